@@ -1,0 +1,1 @@
+//! Signed plans, hash-chained transcripts and their offline verification.

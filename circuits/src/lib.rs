@@ -1,0 +1,1 @@
+//! Genomic analyses (QC, GWAS, PRS fitting, scoring, IGS models, evaluation) written over protocols, with plaintext references.

@@ -1,0 +1,1 @@
+//! The igs-mpc party: site data, transport, daemon and the user binary.
