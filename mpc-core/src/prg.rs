@@ -84,6 +84,16 @@ impl Prg {
         Prg::new(self.seed.derive_indexed(label, index))
     }
 
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+
+    /// Fills `dst` with random bytes.
+    pub fn fill(&mut self, dst: &mut [u8]) {
+        self.rng.fill_bytes(dst);
+    }
+
     /// A fresh seed drawn from this stream.
     pub fn next_seed(&mut self) -> Seed {
         Seed::random(&mut self.rng)

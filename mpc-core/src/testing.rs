@@ -3,6 +3,10 @@
 //! Frames are encoded to bytes on send and decoded (with the payload limit, session and
 //! sequence checks) on receive, so tests exercise the real wire codec. Used by every protocol
 //! test and by the benches; never by a binary.
+#![allow(
+    clippy::panic,
+    reason = "test harness: a failed thread spawn is a test failure"
+)]
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::Duration;
@@ -51,6 +55,24 @@ impl MemChannel {
         tx.send(bytes).map_err(|_| NetError::Closed { party: to })
     }
 
+    /// The error for a peer whose connection is gone: if it left an abort notice, that.
+    fn closed_or_aborted(&mut self, i: usize, peer: PartyId) -> NetError {
+        if let Some(rx) = self.rx.get(i).and_then(Option::as_ref) {
+            while let Ok(bytes) = rx.try_recv() {
+                if let Some(reason) = Frame::decode(&bytes, self.limit)
+                    .ok()
+                    .and_then(|f| f.msg.abort_reason())
+                {
+                    return NetError::Aborted {
+                        party: peer,
+                        reason,
+                    };
+                }
+            }
+        }
+        NetError::Closed { party: peer }
+    }
+
     /// Sets the payload limit for received frames.
     pub fn set_limit(&mut self, limit: usize) {
         self.limit = limit;
@@ -86,7 +108,9 @@ impl Channel for MemChannel {
             .get(i)
             .and_then(Option::as_ref)
             .ok_or(NetError::UnknownParty(to))?;
-        tx.send(bytes).map_err(|_| NetError::Closed { party: to })?;
+        if tx.send(bytes).is_err() {
+            return Err(self.closed_or_aborted(i, to));
+        }
         if let Some(s) = self.send_seq.get_mut(i) {
             *s += 1;
         }

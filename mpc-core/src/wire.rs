@@ -217,6 +217,27 @@ impl Msg {
         }
     }
 
+    /// An opaque byte string (sent as a bit string of 8 · len bits).
+    pub fn bytes(payload: Vec<u8>) -> Self {
+        Self {
+            kind: FrameKind::Bits,
+            count: payload.len() as u64 * 8,
+            payload,
+        }
+    }
+
+    /// Decodes an opaque byte string of at most `max` bytes.
+    pub fn into_bytes(self, max: usize) -> Result<Vec<u8>, WireError> {
+        if self.kind != FrameKind::Bits || !self.count.is_multiple_of(8) || self.payload.len() > max
+        {
+            return Err(WireError::Unexpected {
+                expected: format!("bytes ≤ {max}"),
+                got: self.describe(),
+            });
+        }
+        Ok(self.payload)
+    }
+
     /// A postcard control message.
     pub fn control<T: Serialize>(value: &T) -> Result<Self, WireError> {
         let payload = postcard::to_stdvec(value).map_err(|e| WireError::Control(e.to_string()))?;
@@ -378,10 +399,8 @@ impl Frame {
                     return Err(WireError::CountMismatch);
                 }
                 let rem = (header.count % 8) as u32;
-                if let (Some(last), true) = (payload.last(), rem != 0) {
-                    if last >> rem != 0 {
-                        return Err(WireError::NonCanonicalBits);
-                    }
+                if rem != 0 && payload.last().is_some_and(|last| last >> rem != 0) {
+                    return Err(WireError::NonCanonicalBits);
                 }
             }
             FrameKind::Control | FrameKind::Abort => {
@@ -438,7 +457,7 @@ pub fn decode_header(b: &[u8; HEADER_LEN], limit: usize) -> Result<Header, WireE
     }
     let kind = match (kind_b, ring_b) {
         (1, r) => FrameKind::Ring(RingId::from_byte(r).ok_or(WireError::BadRing(r))?),
-        (2 | 3 | 4, r) if r != 0 => return Err(WireError::BadRing(r)),
+        (2..=4, r) if r != 0 => return Err(WireError::BadRing(r)),
         (2, _) => FrameKind::Bits,
         (3, _) => FrameKind::Control,
         (4, _) => FrameKind::Abort,
