@@ -1,0 +1,1 @@
+//! Phenotype and covariate tables (in progress).
