@@ -20,6 +20,7 @@ use parties::data::harmonize::{
     DropReason, Harmonization, HarmonizeOptions, KeepAction, Outcome, harmonize,
 };
 use parties::data::pgs::{ScoringFile, read_scoring_file};
+use parties::data::pheno::read_pheno;
 use parties::data::plink::{Fileset, MISSING, discover_filesets};
 use parties::data::score::{
     DEFAULT_BLOCK_BYTES, Imputation, SampleScore, load_genotypes, score_fileset, score_genotypes,
@@ -317,4 +318,47 @@ fn pooled_scores_equal_expected() {
     let expected = data_dir().join("expected/score_pooled.full.tsv");
     let max_rel = compare_scores("pooled", &all_iids, &mean, &nomi, &expected);
     eprintln!("pooled: max relative error {max_rel:e}");
+}
+
+#[test]
+fn phenotype_tables_match_fam_and_expected_counts() {
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir().join("expected/expected.json")).unwrap(),
+    )
+    .unwrap();
+    for (site, fileset) in sites() {
+        let table = read_pheno(&data_dir().join(format!("{site}.pheno.tsv"))).unwrap();
+        let m = table.match_samples(&iids(&fileset));
+        assert!(m.missing_in_table.is_empty() && m.missing_in_genotypes.is_empty());
+        let counts = &json["counts"][&site];
+        let sum = |c: &str| -> f64 { m.align(&table.numeric(c).unwrap()).iter().flatten().sum() };
+        let n = table.n_rows() as f64;
+        assert_eq!(n, counts["n"].as_f64().unwrap());
+        assert_eq!(sum("disease"), counts["cases"].as_f64().unwrap());
+        assert_eq!(sum("tte_event"), counts["events"].as_f64().unwrap());
+        let males = table
+            .numeric("sex")
+            .unwrap()
+            .iter()
+            .flatten()
+            .filter(|&&s| s == 1.0)
+            .count();
+        assert_eq!(males as f64, counts["n_male"].as_f64().unwrap());
+        assert!((sum("qt") / n - counts["qt_mean"].as_f64().unwrap()).abs() < 1e-12);
+        let pop = table.categorical("pop", None).unwrap();
+        let expected_pops = counts["pop_counts"].as_object().unwrap();
+        let reference_count = n - pop
+            .indicators
+            .iter()
+            .map(|i| i.iter().flatten().sum::<f64>())
+            .sum::<f64>();
+        assert_eq!(
+            reference_count,
+            expected_pops[&pop.reference].as_f64().unwrap()
+        );
+        for (level, ind) in pop.levels.iter().zip(&pop.indicators) {
+            let c: f64 = ind.iter().flatten().sum();
+            assert_eq!(c, expected_pops[level].as_f64().unwrap(), "{site} {level}");
+        }
+    }
 }
