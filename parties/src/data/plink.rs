@@ -23,7 +23,7 @@ mod bed;
 mod bim;
 mod fam;
 
-pub use bed::{BED_MAGIC, BedReader, MISSING, decode_a1_dosages};
+pub use bed::{BED_MAGIC, BedReader, MISSING, decode_a1_dosages, decode_a2_dosages};
 pub use bim::{Variant, parse_bim};
 pub use fam::{Sample, Sex, parse_fam};
 

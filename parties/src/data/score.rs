@@ -20,9 +20,9 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::genotypes::{AlleleCounts, GenotypeBlock, Genotypes, GenotypesError, MISSING};
+use super::genotypes::{AlleleCounts, GenotypeBlock, Genotypes, GenotypesError};
 use super::harmonize::{Harmonization, ScoreVariant};
-use super::plink::{BedReader, Fileset, PlinkError, Sample, decode_a1_dosages};
+use super::plink::{BedReader, Fileset, PlinkError, Sample, decode_a1_dosages, decode_a2_dosages};
 
 /// Default bound on the genotype bytes held at once by the streaming scorer.
 pub const DEFAULT_BLOCK_BYTES: usize = 64 << 20;
@@ -124,6 +124,15 @@ pub struct SampleScore {
     pub score_avg: f64,
 }
 
+/// Named-allele copies per code (see [`code`]).
+const NAMED_COPIES: [u64; 4] = [0, 0, 1, 2];
+
+/// Table index of a dosage: missing (−1) → 0, dosage d → d + 1 (always < 4).
+#[inline]
+fn code(d: i8) -> usize {
+    usize::from((d as u8).wrapping_add(1) & 3)
+}
+
 /// Accumulates per-sample sums over blocks of variants.
 #[derive(Clone, Debug)]
 pub struct ScoreAccumulator {
@@ -166,27 +175,32 @@ impl ScoreAccumulator {
             });
         }
         for (dosages, &w) in block.variants().zip(weights) {
-            let counts = super::genotypes::allele_counts(dosages);
+            // Codes: index = dosage + 1 (0 = missing, 1..=3 = dosage 0..=2), so every table
+            // lookup below is in bounds by construction (`& 3`) and branch-free.
+            let mut histogram = [0u64; 4];
+            for &d in dosages {
+                if let Some(h) = histogram.get_mut(code(d)) {
+                    *h += 1;
+                }
+            }
+            let [_missing, n0, n1, n2] = histogram;
+            let obs = 2 * (n0 + n1 + n2);
+            let named = n1 + 2 * n2;
             let imputed = match self.imputation {
-                Imputation::Mean => 2.0 * counts.frequency().unwrap_or(0.0),
-                Imputation::None => 0.0,
+                Imputation::Mean if obs > 0 => 2.0 * (named as f64 / obs as f64),
+                _ => 0.0,
             };
-            let table = [0.0, w, 2.0 * w];
-            let missing = w * imputed;
+            let contribution = [w * imputed, 0.0, w, 2.0 * w];
             for (((&d, s), c), n) in dosages
                 .iter()
                 .zip(&mut self.sum)
                 .zip(&mut self.calls)
                 .zip(&mut self.named)
             {
-                if d == MISSING {
-                    *s += missing;
-                } else {
-                    let d = usize::from(d.unsigned_abs());
-                    *s += table.get(d).copied().unwrap_or(0.0);
-                    *c += 1;
-                    *n += d as u64;
-                }
+                let k = code(d);
+                *s += contribution.get(k).copied().unwrap_or(0.0);
+                *c += u64::from(k != 0);
+                *n += NAMED_COPIES.get(k).copied().unwrap_or(0);
             }
             self.n_variants += 1;
         }
@@ -313,11 +327,10 @@ impl<'a> HarmonizedReader<'a> {
                 .raw
                 .get(offset..offset + bpv)
                 .ok_or(ScoreError::VariantIndex)?;
-            decode_a1_dosages(packed, out)?;
-            if !k.effect_is_a1 {
-                for d in out.iter_mut().filter(|d| **d != MISSING) {
-                    *d = 2 - *d;
-                }
+            if k.effect_is_a1 {
+                decode_a1_dosages(packed, out)?;
+            } else {
+                decode_a2_dosages(packed, out)?;
             }
         }
         self.next += count;
@@ -418,6 +431,7 @@ pub fn write_atomically(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::genotypes::MISSING;
 
     #[test]
     fn plink2_semantics_on_a_tiny_matrix() {

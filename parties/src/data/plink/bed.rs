@@ -13,18 +13,24 @@ pub const MISSING: i8 = -1;
 /// A1 dosage of each 2-bit code: 0 = two A1, 1 = missing, 2 = het, 3 = two A2.
 const A1_DOSAGE: [i8; 4] = [2, MISSING, 1, 0];
 
+/// A2 dosage of each 2-bit code.
+const A2_DOSAGE: [i8; 4] = [0, MISSING, 1, 2];
+
 /// For each byte, the A1 dosages of its four 2-bit codes, low bits first.
-const BYTE_TABLE: [[i8; 4]; 256] = byte_table();
+const BYTE_TABLE: [[i8; 4]; 256] = byte_table(A1_DOSAGE);
+
+/// For each byte, the A2 dosages of its four 2-bit codes, low bits first.
+const BYTE_TABLE_A2: [[i8; 4]; 256] = byte_table(A2_DOSAGE);
 
 // Evaluated at compile time: an out-of-bounds index would fail the build, not panic.
 #[allow(clippy::indexing_slicing)]
-const fn byte_table() -> [[i8; 4]; 256] {
+const fn byte_table(dosage: [i8; 4]) -> [[i8; 4]; 256] {
     let mut table = [[0i8; 4]; 256];
     let mut b = 0;
     while b < 256 {
         let mut k = 0;
         while k < 4 {
-            table[b][k] = A1_DOSAGE[(b >> (2 * k)) & 3];
+            table[b][k] = dosage[(b >> (2 * k)) & 3];
             k += 1;
         }
         b += 1;
@@ -179,11 +185,11 @@ impl<R: Read + Seek> BedReader<R> {
     }
 }
 
-/// The four A1 dosages packed in one byte.
+/// The four dosages packed in one byte.
 #[inline]
-fn byte_dosages(byte: u8) -> [i8; 4] {
+fn byte_dosages(table: &[[i8; 4]; 256], byte: u8) -> [i8; 4] {
     // A u8 is always < 256, so the fallback is never taken.
-    BYTE_TABLE
+    table
         .get(usize::from(byte))
         .copied()
         .unwrap_or([MISSING; 4])
@@ -193,6 +199,15 @@ fn byte_dosages(byte: u8) -> [i8; 4] {
 /// `out.len()` is the sample count and `packed` must hold exactly `ceil(out.len() / 4)` bytes.
 /// The unused bits of the last byte are ignored.
 pub fn decode_a1_dosages(packed: &[u8], out: &mut [i8]) -> Result<(), PlinkError> {
+    decode(&BYTE_TABLE, packed, out)
+}
+
+/// As [`decode_a1_dosages`], but counting A2 copies (2 − A1 dosage).
+pub fn decode_a2_dosages(packed: &[u8], out: &mut [i8]) -> Result<(), PlinkError> {
+    decode(&BYTE_TABLE_A2, packed, out)
+}
+
+fn decode(table: &[[i8; 4]; 256], packed: &[u8], out: &mut [i8]) -> Result<(), PlinkError> {
     if packed.len() != out.len().div_ceil(4) {
         return Err(PlinkError::OutOfRange {
             what: "packed variant length",
@@ -200,11 +215,11 @@ pub fn decode_a1_dosages(packed: &[u8], out: &mut [i8]) -> Result<(), PlinkError
     }
     let mut chunks = out.chunks_exact_mut(4);
     for (chunk, &byte) in (&mut chunks).zip(packed) {
-        chunk.copy_from_slice(&byte_dosages(byte));
+        chunk.copy_from_slice(&byte_dosages(table, byte));
     }
     let rest = chunks.into_remainder();
     if let Some(&last) = packed.last() {
-        for (o, d) in rest.iter_mut().zip(byte_dosages(last)) {
+        for (o, d) in rest.iter_mut().zip(byte_dosages(table, last)) {
             *o = d;
         }
     }
@@ -233,6 +248,8 @@ mod tests {
         decode_a1_dosages(&[0b11_11_11_11, 0b11_11_11_10], &mut out).unwrap();
         assert_eq!(out, [0, 0, 0, 0, 1]);
         assert!(decode_a1_dosages(&[0], &mut out).is_err());
+        decode_a2_dosages(&[0b11_11_11_11, 0b11_11_11_10], &mut out).unwrap();
+        assert_eq!(out, [2, 2, 2, 2, 1]);
     }
 
     #[test]
