@@ -11,9 +11,11 @@
 //! [`HarmonizedReader`] streams a fileset's kept variants as [`Genotypes`] blocks of effect-allele
 //! dosages; [`ScoreAccumulator`] consumes blocks. Memory bound of [`score_fileset`]: one block
 //! (at most `max_block_bytes`, default [`DEFAULT_BLOCK_BYTES`] = 64 MiB, of packed plus decoded
-//! genotypes, at least one variant) + 32 bytes per sample of accumulators + the `.bim`/`.fam`
-//! records and the harmonisation (a few hundred bytes per variant, sample and score row). For
-//! 100,000 samples × 1,000,000 variants that is about 64 MiB + 3.2 MiB + ~0.3 GiB.
+//! genotypes, at least one variant) + 24 bytes per sample of accumulators + the `.bim`/`.fam`
+//! records, the parsed scoring file and the harmonisation (of the order of 100–200 bytes each
+//! per variant, sample and score row). For 100,000 samples × 1,000,000 variants that is about
+//! 64 MiB + 2.4 MiB + ~0.5 GiB, well under 4 GiB. Measured: 20,000 samples × 25,000 scored
+//! variants (of 50,000 in a 250 MB `.bed`) in 1.6–1.9 s wall, 80 MB peak RSS.
 
 use core::fmt;
 use std::fs::File;
