@@ -1,0 +1,3 @@
+//! The logic of the `igs-mpc` subcommands (the binary only parses arguments and calls these).
+
+pub mod score;
