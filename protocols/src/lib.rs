@@ -27,6 +27,7 @@
 
 pub mod arith;
 pub mod comm;
+pub mod compare;
 pub mod ctx;
 pub mod error;
 pub mod kernel;
