@@ -13,7 +13,7 @@
 //!    r_0..r_ℓ and of the pair products r_{2i}·r_{2i+1} ([`crate::prep::CmpMasks`]).
 //! 2. Open c = x' + r with x' = x + 2^ℓ ∈ [0, 2^(ℓ+1)). c is uniform: it reveals nothing.
 //! 3. Since x' < 2^(ℓ+1), x' = (c − r) mod 2^(ℓ+1), so bit ℓ of x' is
-//!    c_ℓ ⊕ r_ℓ ⊕ borrow, with borrow = [c mod 2^ℓ < r mod 2^ℓ]; and [x < 0] = ¬bit_ℓ(x').
+//!    c_ℓ ⊕ r_ℓ ⊕ borrow, with borrow = \[c mod 2^ℓ < r mod 2^ℓ\]; and \[x < 0\] = ¬bit_ℓ(x').
 //! 4. borrow is the LT output of a tree over (LT, EQ) pairs, most significant half first:
 //!    (LT, EQ)_hi ∘ (LT, EQ)_lo = (LT_hi ⊕ EQ_hi·LT_lo, EQ_hi·EQ_lo). Leaves are
 //!    lt_i = r_i·¬c_i and eq_i = ¬(c_i ⊕ r_i), local since c is public. The first level, pairs
@@ -28,7 +28,7 @@
 //!    of the lowest node above), so those combines open 2 bits with a plain triple; an odd
 //!    top node passes up unchanged.
 //! 5. The XOR-shared bit ¬(c_ℓ ⊕ r_ℓ ⊕ borrow) becomes an arithmetic share with a daBit
-//!    (open β ⊕ b, 1 bit; [β] = e + (1 − 2e)[b]).
+//!    (open β ⊕ b, 1 bit; \[β\] = e + (1 − 2e)\[b\]).
 //!
 //! **Range.** Exact (failure probability 0) for every |x| < 2^ℓ, 1 ≤ ℓ ≤ k − 1. Fixed-point
 //! values in the safe range (|x| < 2^(k−2) in the ring) use ℓ = k − 2 ([`ltz_safe`], [`abs`],
@@ -110,7 +110,7 @@ fn eq_tree_shape(mut m: usize) -> usize {
     plain
 }
 
-/// Step 4, first level (local): (LT, EQ) of [c mod 2^ℓ < r mod 2^ℓ] for every pair of bits,
+/// Step 4, first level (local): (LT, EQ) of \[c mod 2^ℓ < r mod 2^ℓ\] for every pair of bits,
 /// from the public bits of c and the dealer's bits and pair products of r. Node 0 (bits 0, 1)
 /// gets no EQ (never used).
 fn lt_leaves(
@@ -224,7 +224,7 @@ fn lt_level<P: Prep>(
     Ok(next)
 }
 
-/// Arithmetic shares of [x < 0] (0/1 in the ring) for |x| < 2^`bound_bits`,
+/// Arithmetic shares of \[x < 0\] (0/1 in the ring) for |x| < 2^`bound_bits`,
 /// 1 ≤ `bound_bits` ≤ k − 1. Seven rounds in Z_2^64 (module docs).
 pub fn ltz<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
@@ -273,12 +273,12 @@ pub fn ltz<R: Ring, P: Prep>(
     bits_to_arith(ctx, &beta, &dab)
 }
 
-/// [x < 0] for fixed-point values in the safe range |x| < 2^(k−2) (ℓ = k − 2).
+/// \[x < 0\] for fixed-point values in the safe range |x| < 2^(k−2) (ℓ = k − 2).
 pub fn ltz_safe<R: Ring, P: Prep>(ctx: &mut Ctx<'_, P>, x: &SharedVec<R>) -> Result<SharedVec<R>> {
     ltz(ctx, x, R::BITS - 2)
 }
 
-/// Arithmetic shares of [x = 0] for |x| < 2^`bound_bits`, 1 ≤ `bound_bits` ≤ k − 1.
+/// Arithmetic shares of \[x = 0\] for |x| < 2^`bound_bits`, 1 ≤ `bound_bits` ≤ k − 1.
 /// Seven rounds for ℓ = 62 in Z_2^64; ≈ 15.6 bytes per element per peer (module docs).
 pub fn eqz<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
@@ -357,7 +357,7 @@ fn eq_leaves(
     Ok(out)
 }
 
-/// [x = y] for |x − y| < 2^(k−1) (every pair of safe-range values).
+/// \[x = y\] for |x − y| < 2^(k−1) (every pair of safe-range values).
 pub fn eq<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     x: &SharedVec<R>,
@@ -378,7 +378,7 @@ fn not_arith<R: Ring, P: Prep>(ctx: &Ctx<'_, P>, b: &SharedVec<R>) -> SharedVec<
     arith::add_const(ctx, &b.neg(), R::ONE)
 }
 
-/// [x < y] for |x − y| < 2^(k−1) (every pair of safe-range values). Seven rounds in Z_2^64.
+/// \[x < y\] for |x − y| < 2^(k−1) (every pair of safe-range values). Seven rounds in Z_2^64.
 pub fn lt<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     x: &SharedVec<R>,
@@ -388,7 +388,7 @@ pub fn lt<R: Ring, P: Prep>(
     ltz(ctx, &x.sub(y), R::BITS - 1)
 }
 
-/// [x > y] = [y < x].
+/// \[x > y\] = \[y < x\].
 pub fn gt<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     x: &SharedVec<R>,
@@ -397,7 +397,7 @@ pub fn gt<R: Ring, P: Prep>(
     lt(ctx, y, x)
 }
 
-/// [x ≤ y] = 1 − [y < x].
+/// \[x ≤ y\] = 1 − \[y < x\].
 pub fn le<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     x: &SharedVec<R>,
@@ -407,7 +407,7 @@ pub fn le<R: Ring, P: Prep>(
     Ok(not_arith(ctx, &g))
 }
 
-/// [x ≥ y] = 1 − [x < y].
+/// \[x ≥ y\] = 1 − \[x < y\].
 pub fn ge<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     x: &SharedVec<R>,
@@ -417,7 +417,7 @@ pub fn ge<R: Ring, P: Prep>(
     Ok(not_arith(ctx, &l))
 }
 
-/// [x < c] for a public vector c, |x − c| < 2^(k−1).
+/// \[x < c\] for a public vector c, |x − c| < 2^(k−1).
 pub fn lt_public<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     x: &SharedVec<R>,
@@ -444,7 +444,7 @@ pub fn select<R: Ring, P: Prep>(
     Ok(y.add(&d))
 }
 
-/// Element-wise minimum: select([x < y], x, y). Eight rounds.
+/// Element-wise minimum: select(\[x < y\], x, y). Eight rounds.
 pub fn min<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     x: &SharedVec<R>,
@@ -454,7 +454,7 @@ pub fn min<R: Ring, P: Prep>(
     select(ctx, &b, x, y)
 }
 
-/// Element-wise maximum: select([x < y], y, x). Eight rounds.
+/// Element-wise maximum: select(\[x < y\], y, x). Eight rounds.
 pub fn max<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     x: &SharedVec<R>,
@@ -464,14 +464,14 @@ pub fn max<R: Ring, P: Prep>(
     select(ctx, &b, y, x)
 }
 
-/// |x| = (1 − 2[x < 0])·x for safe-range x. Eight rounds.
+/// |x| = (1 − 2\[x < 0\])·x for safe-range x. Eight rounds.
 pub fn abs<R: Ring, P: Prep>(ctx: &mut Ctx<'_, P>, x: &SharedVec<R>) -> Result<SharedVec<R>> {
     let s = ltz_safe(ctx, x)?;
     let sign = arith::add_const(ctx, &s.scale(-R::from_u64(2)), R::ONE);
     arith::mul(ctx, &sign, x)
 }
 
-/// max(x, 0) = (1 − [x < 0])·x for safe-range x. Eight rounds.
+/// max(x, 0) = (1 − \[x < 0\])·x for safe-range x. Eight rounds.
 pub fn relu<R: Ring, P: Prep>(ctx: &mut Ctx<'_, P>, x: &SharedVec<R>) -> Result<SharedVec<R>> {
     let s = ltz_safe(ctx, x)?;
     let keep = not_arith(ctx, &s);

@@ -267,7 +267,7 @@ impl AndMaterial {
 
 /// Converts XOR-shared bits β into arithmetic 0/1 shares with daBits (b as XOR and
 /// arithmetic shares): open e = β ⊕ b (one bit per element, one round), then
-/// [β] = e + (1 − 2e)·[b], party 0 adding the public e.
+/// \[β\] = e + (1 − 2e)·\[b\], party 0 adding the public e.
 pub(crate) fn bits_to_arith<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     beta: &SharedBits,
