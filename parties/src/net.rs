@@ -17,6 +17,7 @@
 //! certificates (handshake), frames over the payload limit (from the header, before any
 //! allocation), frames of another session, replayed, reordered or dropped frames.
 
+pub mod bench;
 pub mod channel;
 pub mod identity;
 pub mod node;

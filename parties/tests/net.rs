@@ -378,3 +378,14 @@ fn pinned_certificate_under_another_name_is_refused() {
     assert_refused_by_dialer(&r0, 1, "helper's cert as site-0 (dialer)");
     assert!(r1.is_err());
 }
+
+/// Workload NET, small: QuicChannel throughput next to raw quinn (1 GiB: `net_throughput(1 << 30)`).
+#[test]
+fn net_throughput_smoke() {
+    let (ours, raw) = parties::net::bench::net_throughput(256 << 20).unwrap();
+    eprintln!(
+        "NET 256 MiB: QuicChannel {ours:.0} MB/s, raw quinn {raw:.0} MB/s, ratio {:.2}",
+        ours / raw
+    );
+    assert!(ours > 0.0 && raw > 0.0);
+}

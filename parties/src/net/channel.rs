@@ -5,7 +5,12 @@
 //! per-direction sequence number, then reads the payload and queues the frame. The protocol
 //! thread blocks on that queue with the progress timeout. A failure from *any* peer (abort,
 //! lost connection, bad frame) ends the wait at once, so the first culprit is reported. Sends
-//! block the protocol thread on the runtime (`Handle::block_on`) with the same timeout.
+//! block the protocol thread on the runtime (`Runtime::block_on`) with the same timeout.
+//!
+//! Timeouts: the QUIC idle timeout equals the progress timeout T (keep-alives every T/4), so a
+//! dead, frozen or partitioned peer is reported by *every* party within T on its own
+//! connection. A peer whose connection stays alive but which sends nothing expected is blamed
+//! after 2T: the extra period lets a party it may be waiting on be reported first.
 //!
 //! Never call a `QuicChannel` from inside a tokio runtime thread.
 
@@ -204,7 +209,12 @@ impl QuicChannel {
         let mut stops = Vec::new();
         for p in self.peers.iter_mut().flatten() {
             let _ = p.send.finish();
-            stops.push(p.send.stopped());
+            // A peer that failed or whose connection is gone will never acknowledge.
+            let gone = matches!(&p.ended, Some(e) if !matches!(e, NetError::Closed { .. }))
+                || p.conn.close_reason().is_some();
+            if !gone {
+                stops.push(p.send.stopped());
+            }
         }
         rt.block_on(async {
             for s in stops {
@@ -326,12 +336,28 @@ impl Channel for QuicChannel {
         if let Some(e) = &peer.ended {
             return Err(e.clone());
         }
-        let deadline = Instant::now() + self.timeout;
+        let mut deadline = Instant::now() + self.timeout;
+        let mut grace_used = false;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let ev = match self.events.recv_timeout(left) {
                 Ok(ev) => ev,
-                Err(RecvTimeoutError::Timeout) => return Err(NetError::Timeout { party: from }),
+                Err(RecvTimeoutError::Timeout) => {
+                    // `from` is silent. If its connection is still alive it may itself be
+                    // waiting on a party that just died: give the QUIC idle timeout (= our
+                    // timeout) one more period to report that party before blaming `from`.
+                    let alive = self
+                        .peers
+                        .get(i)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|p| p.conn.close_reason().is_none());
+                    if alive && !grace_used {
+                        grace_used = true;
+                        deadline = Instant::now() + self.timeout;
+                        continue;
+                    }
+                    return Err(NetError::Timeout { party: from });
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(NetError::Closed { party: from });
                 }
