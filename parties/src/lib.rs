@@ -1,21 +1,34 @@
 //! # parties
 //!
-//! The igs-mpc party: site data, transport, daemon and the user binary.
+//! The igs-mpc party: site data, configuration, transport, sessions and the `igs-mpc` binary.
 //!
-//! What it does today: reads a site's plaintext data ([`data`]: PLINK 1 filesets, phenotype and
+//! What it does: reads a site's plaintext data ([`data`]: PLINK 1 filesets, phenotype and
 //! covariate tables, PGS Catalog and plink2-style scoring files), harmonises a score against
-//! the site's variants, and computes plink2-exact local polygenic scores ([`cli`] holds the
-//! logic of the `igs-mpc` subcommands; the binary only parses arguments).
+//! the site's variants and computes plink2-exact local scores; reads the consortium file
+//! ([`config`]), holds the party's identity and talks QUIC with mutual TLS 1.3 to peers pinned
+//! in that file ([`net`]), and runs sessions of `protocols` jobs with clean aborts
+//! ([`session`]). [`cli`] holds the logic of the `igs-mpc` subcommands; the binary only parses
+//! arguments. It is the only crate that opens sockets, reads files, reads the clock or spawns
+//! async runtimes.
 //!
-//! What it never does: echo genotype values or phenotype values in errors or logs, or panic on
-//! malformed site files (every parser returns a typed error naming file, line and column).
+//! What it never does: print or log key material, shares, genotype or phenotype values; panic
+//! on malformed site files (every parser returns a typed error naming file, line and column);
+//! accept a peer whose certificate is not pinned for its position; trust a sender field inside
+//! a frame.
 //!
 //! ```text
 //!   .bed/.bim/.fam ─► data::plink ─┐
 //!   scoring file ───► data::pgs ───┼─► data::harmonize ─► data::genotypes ─► data::score ─► .sscore
-//!   pheno/covar TSV ► data::pheno ─┘     (per-variant report,   (effect-allele     (plink2
-//!                                          overlap check)        dosages, blocks)   semantics)
+//!   pheno/covar TSV ► data::pheno ─┘
+//!
+//!  consortium.toml ─► config::Consortium ─┐
+//!  NAME.key/.crt  ─► net::Identity ───────┼─► net::Node ─connect─► net::QuicChannel (Channel)
+//!                                         │                              │
+//!                                         └──────────► session::run ─► protocols::Ctx ─► job
 //! ```
 
 pub mod cli;
+pub mod config;
 pub mod data;
+pub mod net;
+pub mod session;

@@ -1,26 +1,131 @@
-//! `igs-mpc`: the user binary. Argument parsing only; the logic lives in [`parties::cli`].
+//! `igs-mpc`: the party binary. Thin: every command calls into the `parties` library.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
+use parties::net::NetOptions;
 
-/// igs-mpc: cross-border polygenic risk scoring.
-#[derive(Debug, Parser)]
+/// igs-mpc: secure multi-party genetic risk scoring.
+#[derive(Parser)]
 #[command(name = "igs-mpc", version, about)]
 enum Cli {
+    /// The demo: pooled statistics of the bundled 3-site data on secret shares, every party in
+    /// this process over loopback QUIC with mutual TLS.
+    Demo(parties::cli::demo::DemoArgs),
     /// Score a PLINK 1 fileset locally, exactly like `plink2 --score`.
     Score(parties::cli::score::ScoreArgs),
+    /// Generate an identity (Ed25519 key, mode 0600, and self-signed certificate) and print
+    /// the certificate's SHA-256 fingerprint for the consortium file.
+    Keygen {
+        /// Party name ([a-z0-9-]).
+        #[arg(long)]
+        name: String,
+        /// Output directory (NAME.key, NAME.crt).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run every party of the pooled-statistics demo in this process over loopback QUIC.
+    SimulateDemo {
+        /// Number of sites.
+        #[arg(long, default_value_t = 3)]
+        parties: usize,
+        /// Rows per site.
+        #[arg(long, default_value_t = 200)]
+        rows: usize,
+    },
+    /// Run one party of the pooled-statistics demo (each party in its own process).
+    DemoParty {
+        /// Consortium file.
+        #[arg(long)]
+        consortium: PathBuf,
+        /// This party's name in the consortium.
+        #[arg(long)]
+        name: String,
+        /// Private key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Certificate file.
+        #[arg(long)]
+        cert: PathBuf,
+        /// Session id, 32 hex digits (the same at every party).
+        #[arg(long)]
+        session: String,
+        /// Rows of this site's synthetic table.
+        #[arg(long, default_value_t = 200)]
+        rows: usize,
+        /// Repeat the computation (load tests).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        /// Progress timeout in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+    },
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse() {
-        Cli::Score(args) => parties::cli::score::run(&args).map(|s| s.to_string()),
-    };
-    match result {
-        Ok(summary) => {
-            eprintln!("{summary}");
-            ExitCode::SUCCESS
+    let r = match Cli::parse() {
+        Cli::Demo(args) => parties::cli::demo::run(&args).map(|report| println!("{report}")),
+        Cli::Score(args) => parties::cli::score::run(&args)
+            .map(|s| eprintln!("{s}"))
+            .map_err(|e| e.to_string()),
+        Cli::Keygen { name, out } => parties::net::identity::keygen(&name, &out)
+            .map(|(fp, k, c)| {
+                eprintln!(
+                    "key: {} (mode 0600)\ncertificate: {}",
+                    k.display(),
+                    c.display()
+                );
+                println!("{fp}");
+            })
+            .map_err(|e| e.to_string()),
+        Cli::SimulateDemo { parties, rows } => {
+            parties::session::demo::simulate_demo(parties, rows, &NetOptions::default()).map(
+                |(secure, plain)| {
+                    println!("pooled n = {}", secure.n);
+                    println!("mean (secure) = {:?}", secure.mean);
+                    println!("mean (plain)  = {:?}", plain.mean);
+                    println!("cov  (secure) = {:?}", secure.cov);
+                    println!("cov  (plain)  = {:?}", plain.cov);
+                },
+            )
         }
+        Cli::DemoParty {
+            consortium,
+            name,
+            key,
+            cert,
+            session,
+            rows,
+            repeat,
+            timeout_ms,
+        } => match parties::session::parse_session_id(&session) {
+            None => Err("--session must be 32 hex digits".into()),
+            Some(sid) => {
+                let opts = NetOptions {
+                    timeout: Duration::from_millis(timeout_ms),
+                    ..NetOptions::default()
+                };
+                parties::session::demo::run_party(parties::session::demo::PartyArgs {
+                    consortium,
+                    name,
+                    key,
+                    cert,
+                    session: sid,
+                    rows,
+                    repeat,
+                    opts,
+                })
+                .map(|r| match r {
+                    Some(s) => println!("n = {} mean = {:?} cov = {:?}", s.n, s.mean, s.cov),
+                    None => println!("dealer done"),
+                })
+            }
+        },
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("igs-mpc: error: {e}");
             ExitCode::FAILURE

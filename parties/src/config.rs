@@ -1,0 +1,360 @@
+//! The consortium file: every party's name, role, address and pinned certificate.
+//!
+//! ```toml
+//! [[party]]
+//! name = "site-a"            # [a-z0-9-], 1..=63 characters: also the certificate's DNS name
+//! role = "site"              # "site" (computing party) or "helper" (the dealer)
+//! address = "127.0.0.1:7001"
+//! cert_sha256 = "9f86d0…"    # SHA-256 of the DER certificate, 64 hex digits
+//! ```
+//!
+//! Parsing yields a [`Consortium`] whose invariants hold (parse, don't validate): names and
+//! fingerprints unique, at least two sites, exactly one helper. In a session, sites are
+//! `PartyId(0..n)` in file order and the helper is `PartyId(n)`.
+
+use core::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use mpc_core::party::PartyId;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Errors of reading a consortium file. Messages name the entry, never echo whole values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    Io(String),
+    /// The TOML did not parse or had unknown fields.
+    Syntax(String),
+    /// A party name is not 1..=63 characters of `[a-z0-9-]` starting with a letter or digit.
+    BadName(usize),
+    /// A fingerprint is not 64 hex digits.
+    BadFingerprint(String),
+    /// An address is not `ip:port`.
+    BadAddress(String),
+    /// Two parties share a name or a certificate.
+    Duplicate(String),
+    /// Fewer than two sites, or not exactly one helper.
+    Roles(String),
+    /// A party name that is not in the consortium.
+    UnknownParty(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "cannot read the consortium file: {e}"),
+            Self::Syntax(e) => write!(f, "consortium file: {e}"),
+            Self::BadName(i) => write!(f, "party #{i}: name must be [a-z0-9-], 1..=63 chars"),
+            Self::BadFingerprint(n) => write!(f, "party {n}: cert_sha256 must be 64 hex digits"),
+            Self::BadAddress(n) => write!(f, "party {n}: address must be ip:port"),
+            Self::Duplicate(n) => write!(f, "party {n}: duplicate name or certificate"),
+            Self::Roles(e) => write!(f, "consortium roles: {e}"),
+            Self::UnknownParty(n) => write!(f, "party {n} is not in the consortium"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// SHA-256 of a DER certificate: what the consortium file pins.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    /// The fingerprint of a DER certificate.
+    pub fn of_der(der: &[u8]) -> Self {
+        Self(Sha256::digest(der).into())
+    }
+
+    /// Parses 64 hex digits (colons allowed between bytes, either case).
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let digits: Vec<u8> = s.bytes().filter(|&b| b != b':').collect();
+        if digits.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+            let hi = hex_val(*pair.first()?)?;
+            let lo = hex_val(*pair.get(1)?)?;
+            *o = hi << 4 | lo;
+        }
+        Some(Self(out))
+    }
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&to_hex(&self.0))
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+/// What a party does in a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A biobank: a computing party with data.
+    Site,
+    /// A helper without data (today: the dealer).
+    Helper,
+}
+
+/// One party of the consortium.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartyEntry {
+    /// Unique name, also the DNS name in its certificate.
+    pub name: String,
+    /// Site or helper.
+    pub role: Role,
+    /// Where its QUIC endpoint listens.
+    pub address: SocketAddr,
+    /// The pinned certificate.
+    pub cert_sha256: Fingerprint,
+}
+
+/// A parsed consortium: parties in session order (sites in file order, then the helper).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consortium {
+    parties: Vec<PartyEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    party: Vec<RawParty>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParty {
+    name: String,
+    role: Role,
+    address: String,
+    cert_sha256: String,
+}
+
+/// True for a valid party name: 1..=63 of `[a-z0-9-]`, not starting with `-`.
+pub fn valid_name(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl Consortium {
+    /// Builds a consortium from entries (any order); checks every invariant.
+    pub fn new(entries: Vec<PartyEntry>) -> Result<Self, ConfigError> {
+        for (i, e) in entries.iter().enumerate() {
+            if !valid_name(&e.name) {
+                return Err(ConfigError::BadName(i));
+            }
+        }
+        for (i, a) in entries.iter().enumerate() {
+            if entries
+                .iter()
+                .skip(i + 1)
+                .any(|b| b.name == a.name || b.cert_sha256 == a.cert_sha256)
+            {
+                return Err(ConfigError::Duplicate(a.name.clone()));
+            }
+        }
+        let (mut parties, helpers): (Vec<_>, Vec<_>) =
+            entries.into_iter().partition(|e| e.role == Role::Site);
+        if parties.len() < 2 {
+            return Err(ConfigError::Roles("at least two sites are needed".into()));
+        }
+        if helpers.len() != 1 {
+            return Err(ConfigError::Roles(
+                "exactly one helper (the dealer) is needed".into(),
+            ));
+        }
+        if parties.len() + 1 > usize::from(u16::MAX) {
+            return Err(ConfigError::Roles("too many parties".into()));
+        }
+        parties.extend(helpers);
+        Ok(Self { parties })
+    }
+
+    /// Parses a consortium file's text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let entries = raw
+            .party
+            .into_iter()
+            .map(|p| {
+                let cert_sha256 = Fingerprint::from_hex(&p.cert_sha256)
+                    .ok_or_else(|| ConfigError::BadFingerprint(p.name.clone()))?;
+                let address = p
+                    .address
+                    .parse()
+                    .map_err(|_| ConfigError::BadAddress(p.name.clone()))?;
+                Ok(PartyEntry {
+                    name: p.name,
+                    role: p.role,
+                    address,
+                    cert_sha256,
+                })
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        Self::new(entries)
+    }
+
+    /// Reads and parses a consortium file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io(e.to_string()))?;
+        Self::from_toml(&text)
+    }
+
+    /// The file text for this consortium (session order).
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        let raw = RawFile {
+            party: self
+                .parties
+                .iter()
+                .map(|p| RawParty {
+                    name: p.name.clone(),
+                    role: p.role,
+                    address: p.address.to_string(),
+                    cert_sha256: p.cert_sha256.to_string(),
+                })
+                .collect(),
+        };
+        toml::to_string(&raw).map_err(|e| ConfigError::Syntax(e.to_string()))
+    }
+
+    /// All parties in session order.
+    pub fn parties(&self) -> &[PartyEntry] {
+        &self.parties
+    }
+
+    /// Number of computing parties (sites).
+    pub fn n_compute(&self) -> usize {
+        self.parties.len().saturating_sub(1)
+    }
+
+    /// The session id of a party name.
+    pub fn id_of(&self, name: &str) -> Result<PartyId, ConfigError> {
+        self.parties
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| PartyId(i as u16))
+            .ok_or_else(|| ConfigError::UnknownParty(name.into()))
+    }
+
+    /// The entry of a party id.
+    pub fn entry(&self, id: PartyId) -> Option<&PartyEntry> {
+        self.parties.get(id.index())
+    }
+
+    /// `name (P3)` for messages; `P3` alone if the id is unknown.
+    pub fn describe(&self, id: PartyId) -> String {
+        match self.entry(id) {
+            Some(e) => format!("{} ({id})", e.name),
+            None => id.to_string(),
+        }
+    }
+
+    /// Replaces a party's address (simulations bind ephemeral ports first).
+    pub fn set_address(&mut self, id: PartyId, address: SocketAddr) -> Result<(), ConfigError> {
+        let e = self
+            .parties
+            .get_mut(id.index())
+            .ok_or_else(|| ConfigError::UnknownParty(id.to_string()))?;
+        e.address = address;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+[[party]]
+name = "helper"
+role = "helper"
+address = "127.0.0.1:7000"
+cert_sha256 = "0000000000000000000000000000000000000000000000000000000000000001"
+
+[[party]]
+name = "site-a"
+role = "site"
+address = "127.0.0.1:7001"
+cert_sha256 = "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:02"
+
+[[party]]
+name = "site-b"
+role = "site"
+address = "127.0.0.1:7002"
+cert_sha256 = "000000000000000000000000000000000000000000000000000000000000000A"
+"#;
+
+    #[test]
+    fn parses_and_orders_sites_first() {
+        let c = Consortium::from_toml(FILE).unwrap();
+        assert_eq!(c.n_compute(), 2);
+        assert_eq!(c.id_of("site-a").unwrap(), PartyId(0));
+        assert_eq!(c.id_of("helper").unwrap(), PartyId(2));
+        assert_eq!(c.describe(PartyId(1)), "site-b (P1)");
+        let again = Consortium::from_toml(&c.to_toml().unwrap()).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn rejects_bad_files() {
+        let unknown = FILE.replace(
+            "role = \"site\"\naddress = \"127.0.0.1:7001\"",
+            "role = \"site\"\nextra = 1\naddress = \"127.0.0.1:7001\"",
+        );
+        assert!(matches!(
+            Consortium::from_toml(&unknown),
+            Err(ConfigError::Syntax(_))
+        ));
+        let dup = FILE.replace("site-b", "site-a");
+        assert!(matches!(
+            Consortium::from_toml(&dup),
+            Err(ConfigError::Duplicate(_))
+        ));
+        let fp = FILE.replace(
+            "000000000000000000000000000000000000000000000000000000000000000A",
+            "xyz",
+        );
+        assert!(matches!(
+            Consortium::from_toml(&fp),
+            Err(ConfigError::BadFingerprint(_))
+        ));
+        let name = FILE.replace("site-b", "Site B");
+        assert!(matches!(
+            Consortium::from_toml(&name),
+            Err(ConfigError::BadName(_))
+        ));
+        let roles = FILE.replace("\"helper\"\naddress", "\"site\"\naddress");
+        assert!(matches!(
+            Consortium::from_toml(&roles),
+            Err(ConfigError::Roles(_))
+        ));
+    }
+}

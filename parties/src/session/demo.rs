@@ -1,0 +1,243 @@
+//! A small joint computation for demos and transport tests: the pooled mean and covariance of
+//! a numeric table split by rows across the sites.
+//!
+//! Each site aggregates locally (row count n_i, column sums S_i, cross products Q_i = Σ x xᵀ),
+//! inputs them secret-shared (no communication), and the parties add the shares. They open the
+//! pooled count N (an aggregate every site may see), compute N·Q − S Sᵀ on shares (one matrix
+//! product and one truncation) and open S and N·Q − S Sᵀ. Then mean = S / N and
+//! cov = (N·Q − S Sᵀ) / (N (N − 1)) in plaintext: exactly the information in the outputs.
+//! Arithmetic in Z_2^128 with 40 fractional bits.
+
+use mpc_core::fixed::FixedPoint;
+use mpc_core::party::PartyId;
+use mpc_core::prg::Prg;
+use mpc_core::ring::{Ring, Z128};
+use mpc_core::share::{SharedMat, SharedVec};
+use protocols::arith::{self, input, open};
+use protocols::error::ProtocolError;
+use protocols::trunc::trunc;
+use protocols::{Ctx, Result};
+
+use crate::session::{Outcome, SessionRng};
+
+/// Columns of the synthetic demo table (dosage, age, score).
+pub const DEMO_COLUMNS: usize = 3;
+
+/// A site's local table, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Rows (individuals).
+    pub rows: usize,
+    /// Columns (variables).
+    pub cols: usize,
+    /// `rows × cols` values.
+    pub data: Vec<f64>,
+}
+
+/// Pooled statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PooledStats {
+    /// Total rows.
+    pub n: u64,
+    /// Column means.
+    pub mean: Vec<f64>,
+    /// Sample covariance, `cols × cols` row-major.
+    pub cov: Vec<f64>,
+}
+
+/// A deterministic synthetic table for site `site` (demo data, not real individuals).
+pub fn synthetic_table(site: usize, rows: usize) -> Table {
+    let mut prg = Prg::insecure_from_u64(0x5eed_0000 + site as u64);
+    let mut u = || (prg.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let mut data = Vec::with_capacity(rows * DEMO_COLUMNS);
+    for _ in 0..rows {
+        let dosage = (u() * 3.0).floor().min(2.0);
+        let age = 40.0 + 5.0 * site as f64 + 30.0 * u();
+        let noise = u() + u() + u() + u() - 2.0;
+        data.extend([dosage, age, 0.5 * dosage + 0.01 * age + noise]);
+    }
+    Table {
+        rows,
+        cols: DEMO_COLUMNS,
+        data,
+    }
+}
+
+/// `[n, S (cols), Q (cols × cols)]` of one table.
+pub fn local_aggregates(t: &Table) -> Vec<f64> {
+    let d = t.cols;
+    let mut out = vec![0.0; 1 + d + d * d];
+    if let Some(n) = out.first_mut() {
+        *n = t.rows as f64;
+    }
+    for row in t.data.chunks_exact(d) {
+        for (j, &xj) in row.iter().enumerate() {
+            if let Some(s) = out.get_mut(1 + j) {
+                *s += xj;
+            }
+            for (k, &xk) in row.iter().enumerate() {
+                if let Some(q) = out.get_mut(1 + d + j * d + k) {
+                    *q += xj * xk;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn finish_stats(n: u64, s: &[f64], c: &[f64]) -> PooledStats {
+    let nf = n as f64;
+    PooledStats {
+        n,
+        mean: s.iter().map(|x| x / nf).collect(),
+        cov: c.iter().map(|x| x / (nf * (nf - 1.0))).collect(),
+    }
+}
+
+/// The plaintext reference over all tables.
+pub fn plain_pooled_stats(tables: &[Table]) -> PooledStats {
+    let d = tables.first().map_or(0, |t| t.cols);
+    let mut agg = vec![0.0; 1 + d + d * d];
+    for t in tables {
+        for (a, b) in agg.iter_mut().zip(local_aggregates(t)) {
+            *a += b;
+        }
+    }
+    let n = agg.first().copied().unwrap_or(0.0);
+    let s = agg.get(1..1 + d).unwrap_or_default();
+    let q = agg.get(1 + d..).unwrap_or_default();
+    let c: Vec<f64> = (0..d * d)
+        .map(|jk| {
+            let (j, k) = (jk / d, jk % d);
+            let sj = s.get(j).copied().unwrap_or(0.0);
+            let sk = s.get(k).copied().unwrap_or(0.0);
+            n * q.get(jk).copied().unwrap_or(0.0) - sj * sk
+        })
+        .collect();
+    finish_stats(n as u64, s, &c)
+}
+
+/// The secure job: every computing party calls it; `mine` is this party's table. `cols` is
+/// public. Repeats the computation `repeat` times (load for transport tests) and returns the
+/// last result.
+pub fn pooled_stats(
+    ctx: &mut Ctx<'_, protocols::prep::Dealer>,
+    mine: &Table,
+    cols: usize,
+    repeat: usize,
+) -> Result<PooledStats> {
+    let fx = FixedPoint::default_for::<Z128>();
+    let d = cols;
+    let len = 1 + d + d * d;
+    if mine.cols != d {
+        return Err(ProtocolError::ApiMisuse("table width differs".into()));
+    }
+    let encoded = fx
+        .encode_slice::<Z128>(&local_aggregates(mine))
+        .map_err(|e| ProtocolError::ApiMisuse(format!("local aggregates: {e}")))?;
+    let me = ctx.me();
+    let mut last = None;
+    for _ in 0..repeat.max(1) {
+        let mut sum = SharedVec::<Z128>::zeros(len);
+        for i in 0..ctx.n() {
+            let owner = PartyId(i as u16);
+            let values = (owner == me).then_some(&encoded[..]);
+            sum = sum.add(&input(ctx, owner, values, len)?);
+        }
+        let n_total = fx.decode(
+            open(ctx, &sum.slice(0, 1))?
+                .first()
+                .copied()
+                .ok_or(ProtocolError::Unreachable("empty opening"))?,
+        );
+        let n = n_total.round().max(0.0) as u64;
+        if n < 2 {
+            return Err(ProtocolError::ApiMisuse(
+                "fewer than two rows in total".into(),
+            ));
+        }
+        let s = sum.slice(1, d);
+        let q = sum.slice(1 + d, d * d);
+        let shape = ProtocolError::Unreachable("shape");
+        let col = SharedMat::from_vec(d, 1, s.clone()).ok_or(shape.clone())?;
+        let row = SharedMat::from_vec(1, d, s.clone()).ok_or(shape)?;
+        let ss = arith::matmul(ctx, &col, &row)?.into_vec();
+        let ss = trunc(ctx, &ss, fx.frac_bits())?;
+        let c = q.scale(<Z128 as Ring>::from_u64(n)).sub(&ss);
+        let out = fx.decode_slice(&open(ctx, &SharedVec::concat(&[&s, &c]))?);
+        let (s_out, c_out) = out.split_at(d.min(out.len()));
+        last = Some(finish_stats(n, s_out, c_out));
+    }
+    last.ok_or(ProtocolError::Unreachable("no iteration"))
+}
+
+/// Runs the demo with `n_sites` synthetic sites of `rows` rows each, every party in this
+/// process over loopback QUIC. Returns the secure result (checked equal at every site) and the
+/// plaintext reference.
+pub fn simulate_demo(
+    n_sites: usize,
+    rows: usize,
+    opts: &crate::net::NetOptions,
+) -> core::result::Result<(PooledStats, PooledStats), String> {
+    let tables: Vec<Table> = (0..n_sites).map(|i| synthetic_table(i, rows)).collect();
+    let results = super::simulate(n_sites, opts, SessionRng::Os, |ctx| {
+        let mine = tables
+            .get(ctx.me().index())
+            .ok_or(ProtocolError::Unreachable("site index"))?;
+        pooled_stats(ctx, mine, DEMO_COLUMNS, 1)
+    })
+    .map_err(|e| e.to_string())?;
+    let mut secure: Option<PooledStats> = None;
+    for r in results {
+        match r.map_err(|e| e.to_string())? {
+            Outcome::Party { value, .. } => match &secure {
+                Some(v) if *v != value => return Err("sites disagree on the result".into()),
+                _ => secure = Some(value),
+            },
+            Outcome::Dealer { .. } => {}
+        }
+    }
+    let secure = secure.ok_or("no computing party")?;
+    Ok((secure, plain_pooled_stats(&tables)))
+}
+
+/// What one demo party process needs.
+pub struct PartyArgs {
+    /// Consortium file.
+    pub consortium: std::path::PathBuf,
+    /// This party's name.
+    pub name: String,
+    /// Private key file.
+    pub key: std::path::PathBuf,
+    /// Certificate file.
+    pub cert: std::path::PathBuf,
+    /// Session id (the same at every party).
+    pub session: mpc_core::wire::SessionId,
+    /// Rows of this site's synthetic table.
+    pub rows: usize,
+    /// Repetitions of the computation.
+    pub repeat: usize,
+    /// Transport settings.
+    pub opts: crate::net::NetOptions,
+}
+
+/// One party of the demo as its own process: loads the consortium and identity, binds the
+/// listed address, runs the session. Returns the result at sites, `None` at the dealer.
+pub fn run_party(a: PartyArgs) -> core::result::Result<Option<PooledStats>, String> {
+    let consortium = crate::config::Consortium::load(&a.consortium).map_err(|e| e.to_string())?;
+    let identity =
+        crate::net::Identity::load(&a.name, &a.key, &a.cert).map_err(|e| e.to_string())?;
+    let node = crate::net::Node::bind(&consortium, identity, a.opts).map_err(|e| e.to_string())?;
+    let me = node.me();
+    let table = synthetic_table(me.index(), a.rows);
+    eprintln!("{} ({me}): connecting", a.name);
+    let repeat = a.repeat;
+    let r = super::run(&node, &consortium, a.session, SessionRng::Os, |ctx| {
+        pooled_stats(ctx, &table, DEMO_COLUMNS, repeat)
+    });
+    node.shutdown();
+    match r.map_err(|e| e.to_string())? {
+        Outcome::Party { value, .. } => Ok(Some(value)),
+        Outcome::Dealer { .. } => Ok(None),
+    }
+}
