@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&ops_dir)?;
     // Every op once with n = "the header count", then a few fixed n.
     let mut ops: Vec<(u8, u16)> = (0..OPS).map(|c| (c, u16::MAX)).collect();
-    ops.extend([(0, 3), (2, 9), (5, 16)]);
+    ops.extend([(0, 3), (2, 9), (5, 16), (7, 8)]);
     for (i, (name, msg)) in msgs.into_iter().enumerate() {
         let bytes = Frame::new(sid, i as u64, msg).encode();
         let back = Frame::decode(&bytes, 1 << 16).map_err(|e| format!("{name}: {e}"))?;

@@ -1,5 +1,5 @@
 //! A frame decoded from the tail of the input, then a sequence of typed decodes of its message
-//! (`into_ring::<Z64>`, `into_ring::<Z128>`, `into_bits`, `into_control`, ...) with arbitrary
+//! (`into_ring::<Z64>`, `into_ring::<Z128>`, `into_bits`, `into_control`, `into_bytes`, ...) with arbitrary
 //! element counts n ≤ 4096, each checked against what the header says.
 //!
 //! Input layout: see `igs_mpc_fuzz::Input`.
@@ -102,7 +102,23 @@ fuzz_target!(|input: Input<'_>| {
                     }
                 }
             }
-            _ => assert_eq!(frame.encode(), input.frame),
+            6 => assert_eq!(frame.encode(), input.frame),
+            _ => {
+                let expect = frame.msg.kind() == FrameKind::Bits
+                    && count.is_multiple_of(8)
+                    && frame.msg.len() <= n;
+                match msg.into_bytes(n) {
+                    Ok(b) => {
+                        assert!(expect);
+                        assert_eq!(b.as_slice(), frame.msg.payload());
+                        assert_eq!(Msg::bytes(b), frame.msg);
+                    }
+                    Err(e) => {
+                        assert!(!expect, "{e}");
+                        assert!(matches!(e, WireError::Unexpected { .. }));
+                    }
+                }
+            }
         }
     }
 });

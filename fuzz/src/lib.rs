@@ -35,14 +35,14 @@ pub enum Tag {
 }
 
 /// Number of operation codes `wire_msg_ops` knows (`code % OPS`).
-pub const OPS: u8 = 7;
+pub const OPS: u8 = 8;
 
 /// One operation of `wire_msg_ops`.
 #[derive(Arbitrary, Debug)]
 pub struct Op {
     /// Which operation (`code % OPS`): 0 `into_ring::<Z64>`, 1 `into_ring::<Z128>`,
     /// 2 `into_bits`, 3 `into_control::<Small>`, 4 `abort_reason`, 5 decode under limit n,
-    /// 6 re-encode.
+    /// 6 re-encode, 7 `into_bytes(n)`.
     pub code: u8,
     /// `u16::MAX` means "the count in the header" (when ≤ 4096); otherwise n % 4097.
     pub n: u16,
