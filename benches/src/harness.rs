@@ -105,6 +105,25 @@ impl<T> Timed<T> {
     }
 }
 
+/// Runs `run` `reps` times (at least once) and returns the fastest run together with every
+/// run's wall time in seconds, in order. A shared machine is noisy: the best of a few runs is
+/// the machine's capability, the list shows the spread.
+pub fn best_of_runs<T>(
+    reps: usize,
+    mut run: impl FnMut() -> Result<Timed<T>, BenchError>,
+) -> Result<(Timed<T>, Vec<f64>), BenchError> {
+    let mut best = run()?;
+    let mut walls = vec![best.wall_s()];
+    for _ in 1..reps {
+        let t = run()?;
+        walls.push(t.wall_s());
+        if t.wall < best.wall {
+            best = t;
+        }
+    }
+    Ok((best, walls))
+}
+
 enum Out<T> {
     Party(Result<(T, u64), protocols::ProtocolError>),
     Dealer(Result<DealerStats, protocols::ProtocolError>),

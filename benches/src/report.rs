@@ -7,8 +7,9 @@
 //! | `workload` | the workload's name |
 //! | `parties` | computing parties (the dealer is one more thread, not counted) |
 //! | `size` | the workload's size parameter |
-//! | `wall_s` | wall time of the whole protocol, preprocessing included (see [`crate::harness`]) |
+//! | `wall_s` | wall time of the whole protocol, preprocessing included (see [`crate::harness`]); the fastest of `--reps` runs |
 //! | `includes_preprocessing` | always `true`: the dealer runs as its own thread inside `wall_s` |
+//! | `wall_s_runs` | every run's wall time (the spread on a shared machine) |
 //! | `baseline_s` | one single-thread plaintext run of the same shape, same process |
 //! | `ratio` | `wall_s / baseline_s` |
 //! | `bytes_per_party` | max over computing parties of bytes sent to other computing parties |
@@ -56,8 +57,10 @@ pub struct Report {
     pub parties: usize,
     /// Size parameter.
     pub size: usize,
-    /// Protocol wall time, preprocessing included.
+    /// Protocol wall time, preprocessing included (the fastest of `wall_s_runs`).
     pub wall_s: f64,
+    /// Every run's wall time, in order.
+    pub wall_s_runs: Vec<f64>,
     /// Plaintext single-thread baseline of the same shape.
     pub baseline_s: f64,
     /// What the baseline is.
@@ -106,6 +109,7 @@ impl Report {
             parties: timed.n(),
             size,
             wall_s: timed.wall_s(),
+            wall_s_runs: vec![timed.wall_s()],
             baseline_s,
             baseline,
             bytes_per_party: timed.bytes_per_party(),
@@ -146,6 +150,12 @@ impl Report {
         self.targets.iter().all(Target::met)
     }
 
+    /// Records every run's wall time (`wall_s` stays the fastest run's).
+    pub fn runs(mut self, walls: Vec<f64>) -> Self {
+        self.wall_s_runs = walls;
+        self
+    }
+
     /// Adds a workload-specific field.
     pub fn with(mut self, key: &'static str, value: impl Into<Value>) -> Self {
         self.extra.push((key, value.into()));
@@ -175,6 +185,10 @@ impl Report {
         put("size", self.size.into());
         put("wall_s", round6(self.wall_s));
         put("includes_preprocessing", true.into());
+        put(
+            "wall_s_runs",
+            Value::Array(self.wall_s_runs.iter().map(|&w| round6(w)).collect()),
+        );
         put("baseline_s", round6(self.baseline_s));
         put("baseline", self.baseline.into());
         put("ratio", round6(self.ratio()));
@@ -238,6 +252,7 @@ mod tests {
             parties: 2,
             size: 10,
             wall_s: 2.0,
+            wall_s_runs: vec![2.0],
             baseline_s: 0.5,
             baseline: "b",
             bytes_per_party: 80,

@@ -20,6 +20,8 @@ pub struct Params {
     pub size: usize,
     /// Seed for inputs and every party's PRG (benchmarks only).
     pub seed: u64,
+    /// Secure runs; the report gives the fastest as `wall_s` and all in `wall_s_runs`.
+    pub reps: usize,
 }
 
 /// A named workload.

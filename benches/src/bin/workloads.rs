@@ -36,6 +36,9 @@ struct Args {
     /// Seed for inputs and the parties' PRGs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Secure runs per workload: `wall_s` is the fastest, `wall_s_runs` lists all.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    reps: u16,
     /// List the workloads and exit.
     #[arg(long)]
     list: bool,
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
             parties: usize::from(args.parties),
             size,
             seed: args.seed,
+            reps: usize::from(args.reps),
         };
         match (w.run)(&p) {
             Ok(r) => {

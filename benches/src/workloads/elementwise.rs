@@ -23,7 +23,7 @@ use protocols::{Ctx, arith, trunc};
 use super::{BASELINE_REPS, Params, Workload, best_of};
 use crate::data;
 use crate::error::BenchError;
-use crate::harness::{Timed, run_timed};
+use crate::harness::{Timed, best_of_runs, run_timed};
 use crate::report::{Report, round6};
 
 /// Default number of elements.
@@ -356,7 +356,7 @@ pub fn run_op(op: &ElemOp, p: &Params) -> Result<Report, BenchError> {
     let fx = fx();
     let inp = Inputs::new(op, n, p.seed)?;
     let (baseline_s, _) = best_of(BASELINE_REPS, || (op.plain)(&inp.x, &inp.y, fx));
-    let t = secure(op, &inp, p.parties, p.seed)?;
+    let (t, walls) = best_of_runs(p.reps, || secure(op, &inp, p.parties, p.seed))?;
 
     // Outside the timed run: reconstruct and compare (benchmark check only).
     let shares: Vec<Vec<Z64>> = t
@@ -383,6 +383,7 @@ pub fn run_op(op: &ElemOp, p: &Params) -> Result<Report, BenchError> {
 
     let nf = n.max(1) as f64;
     let mut r = Report::from_timed(op.name, n, &t, baseline_s, "plaintext ring, single thread")
+        .runs(walls)
         .with("ops_per_s", round6(nf / t.wall_s()))
         .with("bytes_per_op", round6(t.bytes_per_party() as f64 / nf))
         .with("dealer_bytes_per_op", round6(t.dealer_bytes() as f64 / nf))
@@ -426,6 +427,7 @@ mod tests {
                     parties,
                     size: 500,
                     seed: 9,
+                    reps: 1,
                 },
             )
             .unwrap();
@@ -442,6 +444,7 @@ mod tests {
                 parties: 2,
                 size: 10,
                 seed: 1,
+                reps: 1,
             });
             assert!(
                 matches!(e, Err(BenchError::Unavailable { .. })),

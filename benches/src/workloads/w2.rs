@@ -21,7 +21,7 @@ use protocols::{ProtocolError, arith, kernel, trunc};
 use super::{BASELINE_REPS, Params, Workload, best_of};
 use crate::data;
 use crate::error::BenchError;
-use crate::harness::{Timed, run_timed};
+use crate::harness::{Timed, best_of_runs, run_timed};
 use crate::report::Report;
 
 /// The registry entry.
@@ -123,7 +123,7 @@ pub fn run(p: &Params) -> Result<Report, BenchError> {
         kernel::matmul_single_thread(&inp.x, &inp.y, m, k, n)
     });
     let ring = ring.ok_or(BenchError::Unreachable("baseline ran"))?;
-    let t = secure(&inp, p.parties, p.seed)?;
+    let (t, walls) = best_of_runs(p.reps, || secure(&inp, p.parties, p.seed))?;
 
     // Outside the timed run: reconstruct the result to compare with the references
     // (benchmark check only; the protocol itself never opens it).
@@ -159,6 +159,7 @@ pub fn run(p: &Params) -> Result<Report, BenchError> {
         baseline_s,
         "kernel::matmul_single_thread, u64, same shape",
     )
+    .runs(walls)
     .with("m", m)
     .with("k", k)
     .with("n", n)
@@ -196,6 +197,7 @@ mod tests {
                 parties,
                 size: 24,
                 seed: 5,
+                reps: 2,
             })
             .unwrap();
             assert!(r.ok(), "{}", r.to_json());
