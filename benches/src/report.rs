@@ -24,6 +24,8 @@
 //! | `checks` | further named correctness checks, all part of `ok` (when present) |
 //! | `targets` | `[{metric, max, value, met}]`: the targets for this workload |
 //!
+//! | `cores`, `loadavg_1m` | the machine: available cores, 1-minute load average at the end |
+//!
 //! Workload-specific fields follow `ok`.
 
 use serde_json::{Map, Value};
@@ -230,6 +232,21 @@ impl Report {
         put("targets_met", self.targets_met().into());
         Value::Object(m)
     }
+}
+
+/// Facts about the machine that explain a number: available cores and, on Linux, the
+/// 1-minute load average when the run ended (other work on shared cores slows every party).
+pub fn machine_fields() -> Vec<(&'static str, Value)> {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let load = std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| {
+        s.split_whitespace()
+            .next()
+            .and_then(|w| w.parse::<f64>().ok())
+    });
+    vec![
+        ("cores", cores.into()),
+        ("loadavg_1m", load.map_or(Value::Null, Value::from)),
+    ]
 }
 
 /// Six significant decimals are plenty for timings and ratios (keeps the line readable).

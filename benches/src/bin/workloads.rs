@@ -88,7 +88,8 @@ fn main() -> ExitCode {
             reps: usize::from(args.reps),
         };
         match (w.run)(&p) {
-            Ok(r) => {
+            Ok(mut r) => {
+                r.extra.extend(benches::report::machine_fields());
                 println!("{}", r.to_json());
                 if !r.ok() {
                     eprintln!(
