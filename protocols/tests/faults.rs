@@ -54,6 +54,11 @@ fn run_fault(fault: Fault) -> Vec<Option<ProtocolError>> {
                 };
                 ch.dangerous_send_raw(to, bytes).unwrap();
             }
+            // Stay connected until both honest parties have given up (each sends an abort or
+            // its share), so that they see the bad frame rather than a closed connection.
+            for from in [PartyId(0), PartyId(2)] {
+                while ch.recv(from).is_ok() {}
+            }
             return None;
         }
         let common = mpc_core::prg::Seed::from_bytes([1; 32]);
