@@ -8,9 +8,8 @@
 //! `bytes_per_op` (per computing party, online), `dealer_bytes_per_op`, and the MP-SPDZ
 //! `dealer-ring-party.x` figures from issue 3 where there is one.
 //!
-//! CMP, SIGMOID and RECIP wait for `protocols::compare::ltz` and
-//! `protocols::funcs::{sigmoid, reciprocal}` (being written); until then their entries are
-//! [`Secure::Missing`] and selecting them fails with [`BenchError::Unavailable`].
+//! CMP is `protocols::compare::ltz_safe` (ℓ = k − 2 = 62: any value of the fixed-point safe
+//! range, the general-purpose comparison); SIGMOID and RECIP are `protocols::funcs`.
 
 use mpc_core::fixed::FixedPoint;
 use mpc_core::party::PartyId;
@@ -158,25 +157,31 @@ pub const MUL_OP: ElemOp = ElemOp {
 // ---------------------------------------------------------------------------------------------
 // CMP, SIGMOID, RECIP.
 //
-// TODO(compare, funcs): these three wait for `protocols::compare::ltz(ctx, x, bound_bits)` and
-// `protocols::funcs::{sigmoid, reciprocal}(ctx, x, fx)`, being written now. When they land,
-// replace each `Secure::Missing { .. }` with `Secure::Unary(f)` where `f` adapts the real
-// signature to `UnaryFn`, e.g.
-//
-//     fn cmp_secure(ctx: &mut Ctx<'_, Dealer>, x: &SharedVec<Z64>, _fx: FixedPoint)
-//         -> protocols::Result<SharedVec<Z64>> {
-//         // x ∈ [−1000, 1000) with f = 16 fits in 27 bits; return 0/1 as ring integers
-//         // (convert with a daBit-style B2A if ltz returns XOR-shared bits).
-//         protocols::compare::ltz(ctx, x, CMP_BOUND_BITS)
-//     }
-//
-// and set `tolerance` to the maximum error `protocols::funcs` documents for that input range
-// (the values below are placeholders to be checked against those docs, not measurements).
-// Everything else (inputs, references, baselines, targets, MP-SPDZ figures, the report) is in
-// place. Do not fake them with plaintext: the point is to measure the protocol.
+// Adapters from the protocols' signatures to `UnaryFn`.
 
-/// Bits of |x| for CMP inputs: |x| < 1000 · 2^16 < 2^26.
-pub const CMP_BOUND_BITS: u32 = 27;
+fn cmp_secure(
+    ctx: &mut Ctx<'_, Dealer>,
+    x: &SharedVec<Z64>,
+    _fx: FixedPoint,
+) -> protocols::Result<SharedVec<Z64>> {
+    protocols::compare::ltz_safe(ctx, x)
+}
+
+fn sigmoid_secure(
+    ctx: &mut Ctx<'_, Dealer>,
+    x: &SharedVec<Z64>,
+    fx: FixedPoint,
+) -> protocols::Result<SharedVec<Z64>> {
+    protocols::funcs::sigmoid(ctx, x, fx)
+}
+
+fn recip_secure(
+    ctx: &mut Ctx<'_, Dealer>,
+    x: &SharedVec<Z64>,
+    fx: FixedPoint,
+) -> protocols::Result<SharedVec<Z64>> {
+    protocols::funcs::reciprocal(ctx, x, fx)
+}
 
 fn cmp_plain(x: &[Z64], _y: &[Z64], _fx: FixedPoint) -> Vec<Z64> {
     x.iter()
@@ -203,9 +208,7 @@ fn recip_plain(x: &[Z64], _y: &[Z64], fx: FixedPoint) -> Vec<Z64> {
 pub const CMP_OP: ElemOp = ElemOp {
     name: "CMP",
     range: (-1000.0, 1000.0),
-    secure: Secure::Missing {
-        needs: "protocols::compare::ltz",
-    },
+    secure: Secure::Unary(cmp_secure),
     reference: |a, _| if a < 0.0 { 1.0 } else { 0.0 },
     plain: cmp_plain,
     output: Output::Bit,
@@ -226,13 +229,12 @@ pub const CMP_OP: ElemOp = ElemOp {
 pub const SIGMOID_OP: ElemOp = ElemOp {
     name: "SIGMOID",
     range: (-10.0, 10.0),
-    secure: Secure::Missing {
-        needs: "protocols::funcs::sigmoid",
-    },
+    secure: Secure::Unary(sigmoid_secure),
     reference: |a, _| 1.0 / (1.0 + (-a).exp()),
     plain: sigmoid_plain,
     output: Output::Fixed,
-    tolerance: 1e-3, // placeholder: use funcs::sigmoid's documented bound
+    // funcs::Func::Sigmoid.error_bound::<Z64>(): 4e-5 absolute on its domain [-12, 12).
+    tolerance: 4e-5,
     targets: &[("rounds", 30.0), ("wall_s", 274.0 / 3.0)],
     mpspdz: Some(MpSpdz {
         wall_s: 274.0,
@@ -245,13 +247,12 @@ pub const SIGMOID_OP: ElemOp = ElemOp {
 pub const RECIP_OP: ElemOp = ElemOp {
     name: "RECIP",
     range: (0.5, 100.0),
-    secure: Secure::Missing {
-        needs: "protocols::funcs::reciprocal",
-    },
+    secure: Secure::Unary(recip_secure),
     reference: |a, _| 1.0 / a,
     plain: recip_plain,
     output: Output::Fixed,
-    tolerance: 1e-3, // placeholder: use funcs::reciprocal's documented bound
+    // funcs::Func::Reciprocal.error_bound::<Z64>(): 2e-6 relative + 4e-5 absolute; 1/x ≤ 2 here.
+    tolerance: 4.4e-5,
     targets: &[("rounds", 30.0)],
     mpspdz: None,
 };
@@ -265,28 +266,28 @@ pub const MUL: Workload = Workload {
     run: |p| run_op(&MUL_OP, p),
 };
 
-/// Registry entry for CMP (TODO: needs `protocols::compare`).
+/// Registry entry for CMP.
 pub const CMP: Workload = Workload {
     name: "CMP",
-    summary: "s comparisons x < 0, default 10^6 [not yet available: needs compare::ltz]",
+    summary: "s comparisons x < 0, default 10^6",
     default_size: DEFAULT_N,
     smoke_size: SMOKE_N,
     run: |p| run_op(&CMP_OP, p),
 };
 
-/// Registry entry for SIGMOID (TODO: needs `protocols::funcs`).
+/// Registry entry for SIGMOID.
 pub const SIGMOID: Workload = Workload {
     name: "SIGMOID",
-    summary: "s sigmoids, default 10^6 [not yet available: needs funcs::sigmoid]",
+    summary: "s sigmoids, default 10^6",
     default_size: DEFAULT_N,
     smoke_size: SMOKE_N,
     run: |p| run_op(&SIGMOID_OP, p),
 };
 
-/// Registry entry for RECIP (TODO: needs `protocols::funcs`).
+/// Registry entry for RECIP.
 pub const RECIP: Workload = Workload {
     name: "RECIP",
-    summary: "s reciprocals of x in [0.5, 100), default 10^6 [not yet available: needs funcs::reciprocal]",
+    summary: "s reciprocals of x in [0.5, 100), default 10^6",
     default_size: DEFAULT_N,
     smoke_size: SMOKE_N,
     run: |p| run_op(&RECIP_OP, p),
