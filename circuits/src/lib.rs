@@ -1,1 +1,17 @@
-//! Genomic analyses (QC, GWAS, PRS fitting, scoring, IGS models, evaluation) written over protocols, with plaintext references.
+//! Genomic analyses (QC, GWAS, PRS fitting, scoring, IGS models, evaluation) written over
+//! protocols, with plaintext references.
+//!
+//! Pure logic: no files, sockets or clock. Site data come in as typed values (dosage slices,
+//! covariate matrices) that `parties` reads; results go back as typed rows that `parties`
+//! writes.
+//!
+//! ```text
+//!  site s (plaintext)                    MPC (shares, all parties)                 plaintext
+//!  dosages, covariates ──local sums──► input() ──Σ over sites──► solve/compare ──► open ──► rows
+//! ```
+//!
+//! Modules: [`plain`] (references), [`qc`] (pooled QC), [`gwas`] (pooled linear GWAS).
+
+pub mod gwas;
+pub mod plain;
+pub mod qc;

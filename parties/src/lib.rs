@@ -31,4 +31,5 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod net;
+pub mod report;
 pub mod session;

@@ -1,0 +1,10 @@
+//! Plaintext references (f64) for every secure circuit, checked against plink2 / statsmodels
+//! outputs on the fixture data (`parties/tests/gwas_small.rs`).
+//!
+//! - [`stats`]: ln Γ, incomplete beta, Student-t P, Hardy–Weinberg exact test.
+//! - [`qc`]: genotype counts, allele frequency, missingness, HWE P, QC filters.
+//! - [`linear`]: per-variant OLS with covariates via pooled sufficient statistics.
+
+pub mod linear;
+pub mod qc;
+pub mod stats;
