@@ -98,6 +98,77 @@ impl Stats {
     }
 }
 
+/// Keeps a party's [`Stats`]: every [`Channel`] implementation counts through this, so byte and
+/// round accounting is the same in memory and over the network.
+///
+/// A round is a maximal run of sends: the first send after a receive (or the first send at
+/// all) starts a new round. Traffic between two computing parties counts in `rounds`; traffic
+/// with the dealer counts in `prep_rounds`.
+#[derive(Clone, Debug)]
+pub struct StatsRecorder {
+    me: usize,
+    n_compute: usize,
+    stats: Stats,
+    sending_online: bool,
+    sending_prep: bool,
+}
+
+impl StatsRecorder {
+    /// Counters for party `me` of a session with `n_compute` computing parties and
+    /// `n_total` parties in all (helpers included).
+    pub fn new(me: PartyId, n_compute: usize, n_total: usize) -> Self {
+        Self {
+            me: me.index(),
+            n_compute,
+            stats: Stats {
+                bytes_sent: vec![0; n_total],
+                bytes_received: vec![0; n_total],
+                ..Stats::default()
+            },
+            sending_online: false,
+            sending_prep: false,
+        }
+    }
+
+    fn online(&self, peer: usize) -> bool {
+        peer < self.n_compute && self.me < self.n_compute
+    }
+
+    /// Records a frame of `len` bytes (header included) sent to `peer`.
+    pub fn sent(&mut self, peer: usize, len: u64) {
+        if let Some(b) = self.stats.bytes_sent.get_mut(peer) {
+            *b += len;
+        }
+        self.stats.frames_sent += 1;
+        if self.online(peer) {
+            if !self.sending_online {
+                self.stats.rounds += 1;
+                self.sending_online = true;
+            }
+        } else if !self.sending_prep {
+            self.stats.prep_rounds += 1;
+            self.sending_prep = true;
+        }
+    }
+
+    /// Records a frame of `len` bytes received from `peer`.
+    pub fn received(&mut self, peer: usize, len: u64) {
+        if let Some(b) = self.stats.bytes_received.get_mut(peer) {
+            *b += len;
+        }
+        if self.online(peer) {
+            self.sending_online = false;
+        } else {
+            self.sending_prep = false;
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
 /// A party's connections to the other parties of one session.
 pub trait Channel {
     /// This party.

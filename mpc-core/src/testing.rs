@@ -11,7 +11,7 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::Duration;
 
-use crate::channel::{Channel, NetError, Stats};
+use crate::channel::{Channel, NetError, Stats, StatsRecorder};
 use crate::party::PartyId;
 use crate::wire::{DEFAULT_PAYLOAD_LIMIT, Frame, Msg, SessionId, WireError};
 
@@ -29,9 +29,7 @@ pub struct MemChannel {
     recv_seq: Vec<u64>,
     limit: usize,
     timeout: Duration,
-    stats: Stats,
-    sending_online: bool,
-    sending_prep: bool,
+    stats: StatsRecorder,
 }
 
 impl MemChannel {
@@ -114,20 +112,7 @@ impl Channel for MemChannel {
         if let Some(s) = self.send_seq.get_mut(i) {
             *s += 1;
         }
-        if let Some(b) = self.stats.bytes_sent.get_mut(i) {
-            *b += len;
-        }
-        self.stats.frames_sent += 1;
-        let online = i < self.n_compute && self.me.index() < self.n_compute;
-        if online {
-            if !self.sending_online {
-                self.stats.rounds += 1;
-                self.sending_online = true;
-            }
-        } else if !self.sending_prep {
-            self.stats.prep_rounds += 1;
-            self.sending_prep = true;
-        }
+        self.stats.sent(i, len);
         Ok(())
     }
 
@@ -158,25 +143,18 @@ impl Channel for MemChannel {
         if let Some(s) = self.recv_seq.get_mut(i) {
             *s += 1;
         }
-        if let Some(b) = self.stats.bytes_received.get_mut(i) {
-            *b += bytes.len() as u64;
-        }
         if let Some(reason) = frame.msg.abort_reason() {
             return Err(NetError::Aborted {
                 party: from,
                 reason,
             });
         }
-        if i < self.n_compute && self.me.index() < self.n_compute {
-            self.sending_online = false;
-        } else {
-            self.sending_prep = false;
-        }
+        self.stats.received(i, bytes.len() as u64);
         Ok(frame.msg)
     }
 
     fn stats(&self) -> Stats {
-        self.stats.clone()
+        self.stats.stats().clone()
     }
 }
 
@@ -214,13 +192,7 @@ pub fn mem_channels(n_compute: usize, n_helpers: usize, session: SessionId) -> V
             recv_seq: vec![0; total],
             limit: DEFAULT_PAYLOAD_LIMIT,
             timeout: DEFAULT_TIMEOUT,
-            stats: Stats {
-                bytes_sent: vec![0; total],
-                bytes_received: vec![0; total],
-                ..Stats::default()
-            },
-            sending_online: false,
-            sending_prep: false,
+            stats: StatsRecorder::new(PartyId(i as u16), n_compute, total),
         })
         .collect()
 }
@@ -265,7 +237,7 @@ where
                         PartyOutput {
                             party: ch.me,
                             value,
-                            stats: ch.stats,
+                            stats: ch.stats.stats().clone(),
                         }
                     })
                     .map_err(|e| e.to_string())
