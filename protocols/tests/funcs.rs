@@ -143,7 +143,7 @@ fn report(ring: &str, n: usize, m: &[(Func, Measured)]) {
 
 #[test]
 fn functions_z64_meet_their_bounds_and_round_targets() {
-    for n in [2, 3] {
+    for n in [2, 3, 5] {
         let m = check::<Z64>(n);
         report("Z64", n, &m);
         for (f, r) in &m {
