@@ -65,6 +65,100 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(parsed.frame, bytes.as_slice(), "{name}: frame layout");
         std::fs::write(ops_dir.join(name), &input)?;
     }
+    audit_seeds(&root)?;
     println!("seeds written under {}", root.display());
+    Ok(())
+}
+
+/// Seeds for the audit decoders: a full example run of one party (plan, approval, transcript
+/// with every entry kind, run record, ledger).
+fn audit_seeds(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use audit::approval::SiteDataset;
+    use audit::plan::example_plan;
+    use audit::record::{RunRecord, RunRecordBody};
+    use audit::{
+        CanonicalPlan, IdentityKey, QueryLedger, RevealRequest, RevealSalt, SiteContext,
+        SitePolicy, TranscriptWriter,
+    };
+    use mpc_core::PartyId;
+    use mpc_core::transcript::{Direction, FrameEvent, TranscriptSink};
+
+    let keys: Vec<IdentityKey> = (1..=4u8)
+        .map(|i| IdentityKey::from_secret_bytes(&[i; 32]))
+        .collect();
+    let pins =
+        [0usize, 1, 2, 3].map(|i| keys.get(i).map(|k| k.verifying_key()).unwrap_or_default());
+    let plan = CanonicalPlan::new(example_plan(&pins))?;
+    let site = &plan.plan().parties[0];
+    let policy = SitePolicy {
+        site: site.name.clone(),
+        disclosure: Default::default(),
+        datasets: plan
+            .plan()
+            .inputs
+            .iter()
+            .filter(|i| i.site == site.name)
+            .map(|i| SiteDataset {
+                name: i.dataset.clone(),
+                duo: i.duo.clone(),
+            })
+            .collect(),
+    };
+    let cohorts = Default::default();
+    let ctx = SiteContext {
+        policy: &policy,
+        now: 1_800_000_000,
+        cohorts: &cohorts,
+    };
+    let mut ledger = QueryLedger::new(&site.name);
+    let approval = audit::approve(&plan, &ctx, &keys[0], &mut ledger)?;
+    let mut w = TranscriptWriter::new(&plan, PartyId(0))?;
+    w.set_time(1_800_000_000_000);
+    let q = &plan.plan().parties[1];
+    w.handshake(PartyId(1), q.cert_sha256, q.binary_sha256)?;
+    for (d, seq) in [(Direction::Send, 0), (Direction::Recv, 0)] {
+        w.record(FrameEvent {
+            direction: d,
+            peer: PartyId(1),
+            seq,
+            len: 56,
+            msg_hash: [3; 32],
+        });
+    }
+    w.set_step(1)?;
+    w.check("auc", "DISC-K", true)?;
+    let req = RevealRequest {
+        output: "auc".into(),
+        recipient: PartyId(0),
+        n_per_site: vec![(PartyId(0), 120)],
+    };
+    w.reveal(&req, b"0.71", &RevealSalt::from_bytes([5; 32]))?;
+    let off = RevealRequest {
+        output: "nope".into(),
+        ..req
+    };
+    let _ = w.reveal(&off, b"x", &RevealSalt::from_bytes([6; 32]));
+    w.end(&keys[0])?;
+    let body = RunRecordBody {
+        version: 1,
+        run_id: plan.run_id(),
+        plan_hash: plan.hash(),
+        approvals: vec![approval.clone()],
+        heads: w.tree_head().into_iter().cloned().collect(),
+        pairs: vec![],
+    };
+    let signatures = vec![body.sign(PartyId(0), &keys[0])];
+    let record = RunRecord { body, signatures };
+    for (target, bytes) in [
+        ("audit_plan", plan.bytes().to_vec()),
+        ("audit_approval", approval.encode()),
+        ("audit_transcript", w.to_bytes()),
+        ("audit_run_record", record.encode()),
+        ("audit_ledger", ledger.encode()),
+    ] {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("example"), bytes)?;
+    }
     Ok(())
 }
