@@ -10,8 +10,10 @@
 //!  dosages, covariates ──local sums──► input() ──Σ over sites──► solve/compare ──► open ──► rows
 //! ```
 //!
-//! Modules: [`plain`] (references), [`qc`] (pooled QC), [`gwas`] (pooled linear GWAS).
+//! Modules: [`plain`] (references), [`qc`] (pooled QC), [`gwas`] (pooled linear GWAS),
+//! [`fit`] (PRS weight fitting: pooled standardisation, ridge).
 
+pub mod fit;
 pub mod gwas;
 pub mod plain;
 pub mod qc;

@@ -4,7 +4,10 @@
 //! - [`stats`]: ln Γ, incomplete beta, Student-t P, Hardy–Weinberg exact test.
 //! - [`qc`]: genotype counts, allele frequency, missingness, HWE P, QC filters.
 //! - [`linear`]: per-variant OLS with covariates via pooled sufficient statistics.
+//! - [`prs`]: standardisation, ridge, elastic net and leave-one-site-out R² from pooled
+//!   aggregates.
 
 pub mod linear;
+pub mod prs;
 pub mod qc;
 pub mod stats;
