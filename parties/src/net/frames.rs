@@ -102,6 +102,8 @@ impl FrameReader {
         let mut out = Vec::new();
         while !bytes.is_empty() {
             let Some((head, rest)) = bytes.split_first_chunk::<HEADER_LEN>() else {
+                // The stream ended inside a header: an error, like a stream transport's.
+                self.failed = true;
                 return (
                     out,
                     Some(WireError::Truncated {
