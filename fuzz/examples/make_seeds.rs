@@ -53,11 +53,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Every op once with n = "the header count", then a few fixed n.
     let mut ops: Vec<(u8, u16)> = (0..OPS).map(|c| (c, u16::MAX)).collect();
     ops.extend([(0, 3), (2, 9), (5, 16), (7, 8)]);
+    let mut stream = Vec::new();
     for (i, (name, msg)) in msgs.into_iter().enumerate() {
         let bytes = Frame::new(sid, i as u64, msg).encode();
         let back = Frame::decode(&bytes, 1 << 16).map_err(|e| format!("{name}: {e}"))?;
         assert_eq!(back.encode(), bytes);
         std::fs::write(frame_dir.join(name), &bytes)?;
+        stream.extend_from_slice(&bytes);
 
         let input = encode_input(&ops, &bytes);
         let parsed = Input::arbitrary_take_rest(Unstructured::new(&input))?;
@@ -66,6 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(ops_dir.join(name), &input)?;
     }
     audit_seeds(&root)?;
+    parties_seeds(&root, &stream)?;
     println!("seeds written under {}", root.display());
     Ok(())
 }
@@ -160,5 +163,73 @@ fn audit_seeds(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>>
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("example"), bytes)?;
     }
+    Ok(())
+}
+
+/// Seeds of the `parties` targets: a frame stream, plans, control messages, configs.
+fn parties_seeds(root: &std::path::Path, stream: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+    use parties::daemon::{ToCoordinator, ToParty};
+    let write = |target: &str, name: &str, bytes: &[u8]| -> std::io::Result<()> {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(name), bytes)
+    };
+    write("frame_reader", "stream", stream)?;
+    write(
+        "frame_reader",
+        "first_frame",
+        stream.get(..60).unwrap_or(stream),
+    )?;
+    let consortium = format!(
+        "[[party]]\nname = \"uk\"\nrole = \"site\"\naddress = \"127.0.0.1:7001\"\ncert_sha256 = \"{:064x}\"\n\n\
+         [[party]]\nname = \"fi\"\nrole = \"site\"\naddress = \"127.0.0.1:7002\"\ncert_sha256 = \"{:064x}\"\n\n\
+         [[party]]\nname = \"helper\"\nrole = \"helper\"\naddress = \"[::1]:7003\"\ncert_sha256 = \"{:064x}\"\n\n\
+         [[party]]\nname = \"coord\"\nrole = \"coordinator\"\ncert_sha256 = \"{:064x}\"\n",
+        1, 2, 3, 4
+    );
+    let c = parties::config::Consortium::from_toml(&consortium)?;
+    let plan = parties::plan::Plan::pooled_stats(&c, "pheno", vec!["age".into(), "qt".into()], 1)?;
+    let tag = |t: u8, b: &[u8]| [&[t][..], b].concat();
+    write(
+        "plan_decode",
+        "canonical",
+        &tag(0, &plan.to_canonical_bytes()?),
+    )?;
+    write("plan_decode", "toml", &tag(1, plan.to_toml()?.as_bytes()))?;
+    let propose = Msg::control(&ToParty::Propose {
+        plan: plan.to_canonical_bytes()?,
+    })?;
+    write("plan_decode", "propose", &tag(2, propose.payload()))?;
+    write(
+        "plan_decode",
+        "go",
+        &tag(2, Msg::control(&ToParty::Go)?.payload()),
+    )?;
+    let refused = Msg::control(&ToCoordinator::Refused {
+        reason: "not approved".into(),
+    })?;
+    write("plan_decode", "refused", &tag(3, refused.payload()))?;
+    let done = Msg::control(&ToCoordinator::Done {
+        result: Some(parties::daemon::JobResult {
+            n: 10,
+            mean: vec![1.0, 2.5],
+            cov: vec![1.0, 0.5, 0.5, 2.0],
+        }),
+    })?;
+    write("plan_decode", "done", &tag(3, done.payload()))?;
+    write(
+        "config_decode",
+        "consortium",
+        &tag(0, consortium.as_bytes()),
+    )?;
+    let site = "name = \"uk\"\nkey = \"k.key\"\ncert = \"k.crt\"\nconsortium = \"c.toml\"\n\
+                output_dir = \"out\"\ntimeout_ms = 3000\napproved_plans = []\n\
+                [datasets.pheno]\npheno = \"uk.pheno.tsv\"\n[disclosure]\nk = 5\n";
+    write("config_decode", "site", &tag(1, site.as_bytes()))?;
+    let approvals = format!(
+        "[[approval]]\nplan_sha256 = \"{}\"\napproved_at = 1\nsummary = \"x\"\n",
+        plan.plan_hash()?
+    );
+    write("config_decode", "approvals", &tag(2, approvals.as_bytes()))?;
     Ok(())
 }

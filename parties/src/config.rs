@@ -6,11 +6,19 @@
 //! role = "site"              # "site" (computing party) or "helper" (the dealer)
 //! address = "127.0.0.1:7001"
 //! cert_sha256 = "9f86d0…"    # SHA-256 of the DER certificate, 64 hex digits
+//!
+//! [[party]]
+//! name = "coord"
+//! role = "coordinator"       # sends plans to the site daemons; no address, not in sessions
+//! cert_sha256 = "…"
 //! ```
 //!
 //! Parsing yields a [`Consortium`] whose invariants hold (parse, don't validate): names and
-//! fingerprints unique, at least two sites, exactly one helper. In a session, sites are
-//! `PartyId(0..n)` in file order and the helper is `PartyId(n)`.
+//! fingerprints unique, at least two sites, exactly one helper, any number of coordinators.
+//! In a session, sites are `PartyId(0..n)` in file order and the helper is `PartyId(n)`;
+//! coordinators are not session parties.
+
+pub mod site;
 
 use core::fmt;
 use std::net::SocketAddr;
@@ -119,6 +127,17 @@ pub enum Role {
     Site,
     /// A helper without data (today: the dealer).
     Helper,
+    /// Proposes plans to the site daemons and collects results; not a session party.
+    Coordinator,
+}
+
+/// A coordinator: authenticated by its pinned certificate like every party.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoordinatorEntry {
+    /// Unique name, also the DNS name in its certificate.
+    pub name: String,
+    /// The pinned certificate.
+    pub cert_sha256: Fingerprint,
 }
 
 /// One party of the consortium.
@@ -138,6 +157,7 @@ pub struct PartyEntry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Consortium {
     parties: Vec<PartyEntry>,
+    coordinators: Vec<CoordinatorEntry>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -151,7 +171,8 @@ struct RawFile {
 struct RawParty {
     name: String,
     role: Role,
-    address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
     cert_sha256: String,
 }
 
@@ -167,6 +188,34 @@ pub fn valid_name(name: &str) -> bool {
 impl Consortium {
     /// Builds a consortium from entries (any order); checks every invariant.
     pub fn new(entries: Vec<PartyEntry>) -> Result<Self, ConfigError> {
+        Self::with_coordinators(entries, Vec::new())
+    }
+
+    /// Builds a consortium with coordinators; checks every invariant.
+    pub fn with_coordinators(
+        entries: Vec<PartyEntry>,
+        coordinators: Vec<CoordinatorEntry>,
+    ) -> Result<Self, ConfigError> {
+        if entries.iter().any(|e| e.role == Role::Coordinator) {
+            return Err(ConfigError::Roles(
+                "a coordinator is not a session party".into(),
+            ));
+        }
+        for (i, c) in coordinators.iter().enumerate() {
+            if !valid_name(&c.name) {
+                return Err(ConfigError::BadName(entries.len() + i));
+            }
+            let clash = entries
+                .iter()
+                .any(|e| e.name == c.name || e.cert_sha256 == c.cert_sha256)
+                || coordinators
+                    .iter()
+                    .skip(i + 1)
+                    .any(|d| d.name == c.name || d.cert_sha256 == c.cert_sha256);
+            if clash {
+                return Err(ConfigError::Duplicate(c.name.clone()));
+            }
+        }
         for (i, e) in entries.iter().enumerate() {
             if !valid_name(&e.name) {
                 return Err(ConfigError::BadName(i));
@@ -195,31 +244,43 @@ impl Consortium {
             return Err(ConfigError::Roles("too many parties".into()));
         }
         parties.extend(helpers);
-        Ok(Self { parties })
+        Ok(Self {
+            parties,
+            coordinators,
+        })
     }
 
     /// Parses a consortium file's text.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
-        let entries = raw
-            .party
-            .into_iter()
-            .map(|p| {
-                let cert_sha256 = Fingerprint::from_hex(&p.cert_sha256)
-                    .ok_or_else(|| ConfigError::BadFingerprint(p.name.clone()))?;
-                let address = p
-                    .address
-                    .parse()
-                    .map_err(|_| ConfigError::BadAddress(p.name.clone()))?;
-                Ok(PartyEntry {
+        let mut entries = Vec::new();
+        let mut coordinators = Vec::new();
+        for p in raw.party {
+            let cert_sha256 = Fingerprint::from_hex(&p.cert_sha256)
+                .ok_or_else(|| ConfigError::BadFingerprint(p.name.clone()))?;
+            if p.role == Role::Coordinator {
+                if p.address.is_some() {
+                    return Err(ConfigError::BadAddress(p.name));
+                }
+                coordinators.push(CoordinatorEntry {
                     name: p.name,
-                    role: p.role,
-                    address,
                     cert_sha256,
-                })
-            })
-            .collect::<Result<Vec<_>, ConfigError>>()?;
-        Self::new(entries)
+                });
+                continue;
+            }
+            let address = p
+                .address
+                .as_deref()
+                .and_then(|a| a.parse().ok())
+                .ok_or_else(|| ConfigError::BadAddress(p.name.clone()))?;
+            entries.push(PartyEntry {
+                name: p.name,
+                role: p.role,
+                address,
+                cert_sha256,
+            });
+        }
+        Self::with_coordinators(entries, coordinators)
     }
 
     /// Reads and parses a consortium file.
@@ -237,9 +298,15 @@ impl Consortium {
                 .map(|p| RawParty {
                     name: p.name.clone(),
                     role: p.role,
-                    address: p.address.to_string(),
+                    address: Some(p.address.to_string()),
                     cert_sha256: p.cert_sha256.to_string(),
                 })
+                .chain(self.coordinators.iter().map(|c| RawParty {
+                    name: c.name.clone(),
+                    role: Role::Coordinator,
+                    address: None,
+                    cert_sha256: c.cert_sha256.to_string(),
+                }))
                 .collect(),
         };
         toml::to_string(&raw).map_err(|e| ConfigError::Syntax(e.to_string()))
@@ -248,6 +315,16 @@ impl Consortium {
     /// All parties in session order.
     pub fn parties(&self) -> &[PartyEntry] {
         &self.parties
+    }
+
+    /// The coordinators (not session parties).
+    pub fn coordinators(&self) -> &[CoordinatorEntry] {
+        &self.coordinators
+    }
+
+    /// A coordinator by certificate.
+    pub fn coordinator_by_pin(&self, pin: &Fingerprint) -> Option<&CoordinatorEntry> {
+        self.coordinators.iter().find(|c| c.cert_sha256 == *pin)
     }
 
     /// Number of computing parties (sites).
@@ -310,6 +387,11 @@ name = "site-b"
 role = "site"
 address = "127.0.0.1:7002"
 cert_sha256 = "000000000000000000000000000000000000000000000000000000000000000A"
+
+[[party]]
+name = "coord"
+role = "coordinator"
+cert_sha256 = "000000000000000000000000000000000000000000000000000000000000000B"
 "#;
 
     #[test]
@@ -319,6 +401,8 @@ cert_sha256 = "000000000000000000000000000000000000000000000000000000000000000A"
         assert_eq!(c.id_of("site-a").unwrap(), PartyId(0));
         assert_eq!(c.id_of("helper").unwrap(), PartyId(2));
         assert_eq!(c.describe(PartyId(1)), "site-b (P1)");
+        assert_eq!(c.coordinators().len(), 1);
+        assert_eq!(c.parties().len(), 3);
         let again = Consortium::from_toml(&c.to_toml().unwrap()).unwrap();
         assert_eq!(again, c);
     }

@@ -7,7 +7,9 @@
 //! the site's variants and computes plink2-exact local scores; reads the consortium file
 //! ([`config`]), holds the party's identity and talks QUIC with mutual TLS 1.3 to peers pinned
 //! in that file ([`net`]), and runs sessions of `protocols` jobs with clean aborts
-//! ([`session`]). [`cli`] holds the logic of the `igs-mpc` subcommands; the binary only parses
+//! ([`session`]). [`daemon`] is the long-lived party (`igs-mpc party`): it takes plans
+//! ([`plan`]) from a coordinator pinned in the consortium file, runs only approved ones and
+//! writes results atomically; `igs-mpc run-plan` is the coordinator. [`cli`] holds the logic of the `igs-mpc` subcommands; the binary only parses
 //! arguments. It is the only crate that opens sockets, reads files, reads the clock or spawns
 //! async runtimes.
 //!
@@ -25,11 +27,15 @@
 //!  NAME.key/.crt  ─► net::Identity ───────┼─► net::Node ─connect─► net::QuicChannel (Channel)
 //!                                         │                              │
 //!                                         └──────────► session::run ─► protocols::Ctx ─► job
+//!                                                                  ▲
+//!  coordinator ─plan (control link, mTLS)─► daemon: approved? ─────┘─► result (temp + rename)
 //! ```
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod data;
 pub mod net;
+pub mod plan;
 pub mod report;
 pub mod session;

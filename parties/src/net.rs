@@ -19,6 +19,8 @@
 
 pub mod bench;
 pub mod channel;
+pub mod control;
+pub mod frames;
 pub mod identity;
 pub mod node;
 mod verify;

@@ -35,6 +35,62 @@ enum Cli {
         #[arg(long, default_value_t = 200)]
         rows: usize,
     },
+    /// Run a party daemon (a site or the helper): accepts plans from the consortium's
+    /// coordinators, runs approved ones, writes results to its output directory.
+    Party {
+        /// Site config file (identity, consortium, datasets, output, approvals).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Record this site's approval of a plan (its SHA-256) in the site's approvals file.
+    Approve {
+        /// The plan file.
+        plan: PathBuf,
+        /// Site config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Write a pooled-statistics plan for every party of a consortium and print its hash.
+    Plan {
+        /// Consortium file.
+        #[arg(long)]
+        consortium: PathBuf,
+        /// Dataset name (in every site's catalogue).
+        #[arg(long)]
+        dataset: String,
+        /// Columns, comma-separated.
+        #[arg(long)]
+        columns: String,
+        /// Repeat the computation (load tests).
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        /// Output plan file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Coordinator: send a plan to every party daemon, run it if all accept, write the result.
+    RunPlan {
+        /// The plan file.
+        plan: PathBuf,
+        /// Consortium file.
+        #[arg(long)]
+        consortium: PathBuf,
+        /// This coordinator's name in the consortium.
+        #[arg(long)]
+        name: String,
+        /// Private key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Certificate file.
+        #[arg(long)]
+        cert: PathBuf,
+        /// Output directory for the result.
+        #[arg(long)]
+        out: PathBuf,
+        /// Progress timeout in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+    },
     /// Run one party of the pooled-statistics demo (each party in its own process).
     DemoParty {
         /// Consortium file.
@@ -91,6 +147,39 @@ fn main() -> ExitCode {
                 },
             )
         }
+        Cli::Party { config } => parties::config::site::SiteConfig::load(&config)
+            .map_err(|e| e.to_string())
+            .and_then(parties::daemon::Daemon::start)
+            .and_then(|d| d.serve_forever()),
+        Cli::Approve { plan, config } => {
+            parties::cli::approve(&plan, &config).map(|s| println!("{s}"))
+        }
+        Cli::Plan {
+            consortium,
+            dataset,
+            columns,
+            repeat,
+            out,
+        } => parties::cli::write_plan(&consortium, &dataset, &columns, repeat, &out)
+            .map(|h| println!("{h}")),
+        Cli::RunPlan {
+            plan,
+            consortium,
+            name,
+            key,
+            cert,
+            out,
+            timeout_ms,
+        } => parties::daemon::run_plan(&parties::daemon::RunPlanArgs {
+            plan,
+            consortium,
+            name,
+            key,
+            cert,
+            out,
+            timeout: Duration::from_millis(timeout_ms),
+        })
+        .map(|p| println!("{}", p.display())),
         Cli::DemoParty {
             consortium,
             name,

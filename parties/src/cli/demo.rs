@@ -64,7 +64,8 @@ pub fn discover_sites(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     Ok(sites)
 }
 
-fn site_table(path: &Path, columns: &[&str]) -> Result<Table, String> {
+/// A site's table of the complete rows of `columns` from a phenotype file.
+pub fn site_table(path: &Path, columns: &[&str]) -> Result<Table, String> {
     let t = pheno::read_pheno(path).map_err(|e| e.to_string())?;
     let cols: Vec<Vec<Option<f64>>> = columns
         .iter()

@@ -2,7 +2,10 @@
 //!
 //! Each peer has a reader task on the node's tokio runtime. It reads the 40-byte header
 //! first, checks the payload limit (before allocating), the session id and the next
-//! per-direction sequence number, then reads the payload and queues the frame. The protocol
+//! per-direction sequence number ([`FrameReader`], socket-free and fuzzed), then reads the
+//! payload and queues the frame. The queue is bounded per peer by a byte budget
+//! ([`queue_budget`]): a reader whose peer is ahead of the protocol waits before reading the
+//! payload, so QUIC flow control stops the peer (backpressure, bounded memory). The protocol
 //! thread blocks on that queue with the progress timeout. A failure from *any* peer (abort,
 //! lost connection, bad frame) ends the wait at once, so the first culprit is reported. Sends
 //! block the protocol thread on the runtime (`Runtime::block_on`) with the same timeout.
@@ -21,9 +24,12 @@ use std::time::{Duration, Instant};
 
 use mpc_core::channel::{Channel, NetError, Stats};
 use mpc_core::party::PartyId;
-use mpc_core::wire::{Frame, HEADER_LEN, Msg, SessionId, WireError, decode_header, encode_header};
+use mpc_core::wire::{Frame, HEADER_LEN, Msg, SessionId, WireError, encode_header};
 use quinn::{Connection, ConnectionError, ReadError, RecvStream, SendStream, VarInt};
 use tokio::runtime::Runtime;
+use tokio::sync::Semaphore;
+
+use super::frames::{FrameReader, Received};
 
 /// QUIC application close code: the session ended normally.
 pub const CLOSE_DONE: u32 = 0;
@@ -31,8 +37,14 @@ pub const CLOSE_DONE: u32 = 0;
 pub const CLOSE_ABORT: u32 = 1;
 /// QUIC application close / stop code: the peer sent a bad frame.
 pub const CLOSE_BAD_FRAME: u32 = 2;
-/// Longest abort reason kept from a peer (the text is untrusted).
-const MAX_REASON: usize = 300;
+/// Bytes (headers included) of received frames a peer may have queued before the reader stops
+/// reading its stream: twice the payload limit, at least [`MIN_QUEUE_BUDGET`]. With the QUIC
+/// stream window this bounds the memory one peer can make us hold.
+pub fn queue_budget(limit: usize) -> usize {
+    (2 * (limit + HEADER_LEN)).max(MIN_QUEUE_BUDGET)
+}
+/// Smallest per-peer receive-queue budget.
+pub const MIN_QUEUE_BUDGET: usize = 64 << 20;
 
 /// What a reader task reports.
 enum Event {
@@ -51,6 +63,8 @@ struct Peer {
     conn: Connection,
     send: SendStream,
     pending: VecDeque<(Msg, u64)>,
+    /// Queue budget shared with the reader task; returned as frames are consumed.
+    budget: Arc<Semaphore>,
     /// Set once the reader stopped: `Closed` after a clean end, else the error.
     ended: Option<NetError>,
 }
@@ -91,11 +105,13 @@ impl QuicChannel {
                 l.map(|l| {
                     let tx = tx.clone();
                     let peer = PartyId(i as u16);
-                    rt.spawn(read_loop(peer, l.recv, session, limit, tx));
+                    let budget = Arc::new(Semaphore::new(queue_budget(limit)));
+                    rt.spawn(read_loop(peer, l.recv, session, limit, budget.clone(), tx));
                     Peer {
                         conn: l.conn,
                         send: l.send,
                         pending: VecDeque::new(),
+                        budget,
                         ended: None,
                     }
                 })
@@ -237,6 +253,8 @@ impl QuicChannel {
             }
         }
         for p in self.peers.iter().flatten() {
+            // Wakes a reader waiting for queue budget: it ends instead of outliving the session.
+            p.budget.close();
             p.conn.close(VarInt::from_u32(code), reason);
         }
     }
@@ -330,6 +348,7 @@ impl Channel for QuicChannel {
         let i = from.index();
         let peer = self.peer_mut(from)?;
         if let Some((msg, len)) = peer.pending.pop_front() {
+            peer.budget.add_permits(len as usize);
             self.count_recv(i, len);
             return Ok(msg);
         }
@@ -368,6 +387,7 @@ impl Channel for QuicChannel {
             }
             let peer = self.peer_mut(from)?;
             if let Some((msg, len)) = peer.pending.pop_front() {
+                peer.budget.add_permits(len as usize);
                 self.count_recv(i, len);
                 return Ok(msg);
             }
@@ -434,23 +454,16 @@ fn clean_close(e: &ReadError) -> bool {
         if c.error_code == VarInt::from_u32(CLOSE_DONE))
 }
 
-fn sanitize(reason: &str) -> String {
-    reason
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_REASON)
-        .collect()
-}
-
 async fn read_loop(
     peer: PartyId,
     mut recv: RecvStream,
     session: SessionId,
     limit: usize,
+    budget: Arc<Semaphore>,
     tx: Sender<Event>,
 ) {
     let i = peer.index();
-    let mut expected = 0u64;
+    let mut reader = FrameReader::new(session, limit);
     let fail = |error: NetError| Event::Failed { peer: i, error };
     let wire = |error: WireError| NetError::Wire { party: peer, error };
     let event = loop {
@@ -460,20 +473,23 @@ async fn read_loop(
             Ok(false) => break Event::Finished { peer: i },
             Err(e) => break fail(e),
         }
-        // Limit, version and kind come from the header alone: nothing allocated yet.
-        let header = match decode_header(&head, limit) {
+        // Limit, version, kind, session and sequence come from the header alone: nothing
+        // allocated yet.
+        let header = match reader.header(&head) {
             Ok(h) => h,
             Err(e) => break fail(wire(e)),
         };
-        if header.session != session {
-            break fail(wire(WireError::WrongSession));
-        }
-        if header.seq != expected {
-            break fail(wire(WireError::BadSequence {
-                expected,
-                got: header.seq,
-            }));
-        }
+        // Backpressure: wait until the protocol consumed enough queued frames. While we wait
+        // we do not read the stream, so QUIC flow control stops the peer.
+        let len = (HEADER_LEN as u64) + u64::from(header.payload_len);
+        let Ok(permits) = budget
+            .clone()
+            .acquire_many_owned(u32::try_from(len).unwrap_or(u32::MAX))
+            .await
+        else {
+            return;
+        };
+        permits.forget();
         let mut payload = vec![0u8; header.payload_len as usize];
         match recv.read_exact(&mut payload).await {
             Ok(()) => {}
@@ -488,26 +504,17 @@ async fn read_loop(
             }
             Err(quinn::ReadExactError::ReadError(e)) => break fail(read_error(peer, e)),
         }
-        let frame = match Frame::from_parts(header, payload) {
-            Ok(f) => f,
+        let msg = match reader.payload(header, payload) {
+            Ok(Received::Msg(m)) => m,
+            Ok(Received::Abort(reason)) => {
+                break fail(NetError::Aborted {
+                    party: peer,
+                    reason,
+                });
+            }
             Err(e) => break fail(wire(e)),
         };
-        expected += 1;
-        if let Some(reason) = frame.msg.abort_reason() {
-            break fail(NetError::Aborted {
-                party: peer,
-                reason: sanitize(&reason),
-            });
-        }
-        let len = (HEADER_LEN as u64) + u64::from(header.payload_len);
-        if tx
-            .send(Event::Frame {
-                peer: i,
-                msg: frame.msg,
-                len,
-            })
-            .is_err()
-        {
+        if tx.send(Event::Frame { peer: i, msg, len }).is_err() {
             return;
         }
     };

@@ -77,7 +77,13 @@ impl Node {
                 identity.name()
             )));
         }
-        let dialers = pins.iter().take(me.index()).copied().collect();
+        // Lower-index parties dial us for sessions; coordinators dial us for control links.
+        let dialers = pins
+            .iter()
+            .take(me.index())
+            .copied()
+            .chain(consortium.coordinators().iter().map(|c| c.cert_sha256))
+            .collect();
         let server = server_config(&identity, dialers, &opts)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -226,6 +232,15 @@ impl Node {
         ))
     }
 
+    /// Waits for a coordinator of `consortium` to open a control link (daemons). Returns the
+    /// link and the coordinator's name.
+    pub fn accept_control(
+        &self,
+        consortium: &Consortium,
+    ) -> Result<(super::control::ControlLink, String), NetSetupError> {
+        super::control::accept(&self.rt, &self.endpoint, consortium)
+    }
+
     /// Waits (at most a second) for closed connections to drain, then drops the endpoint.
     pub fn shutdown(self) {
         let ep = self.endpoint.clone();
@@ -283,7 +298,7 @@ async fn dial(
     Ok(PeerLink { conn, send, recv })
 }
 
-fn peer_fingerprint(conn: &Connection) -> Option<Fingerprint> {
+pub(crate) fn peer_fingerprint(conn: &Connection) -> Option<Fingerprint> {
     let certs = conn
         .peer_identity()?
         .downcast::<Vec<CertificateDer<'static>>>()

@@ -1,0 +1,736 @@
+//! The party daemon (`igs-mpc party --config site.toml`) and the coordinator that drives it
+//! (`igs-mpc run-plan`).
+//!
+//! ```text
+//!  coordinator                         party daemon (every site and the helper)
+//!  ───────────                         ────────────────────────────────────────
+//!  dial (mTLS, pinned) ──────────────► Handshake       accept_control: a pinned coordinator
+//!  Propose{plan} ────────────────────► PlanReceived    plan decoded (canonical), logged
+//!            ◄── Accepted{hash} | Refused{reason} ──── Approved        parties = consortium,
+//!  (all accepted) Go ────────────────►                                  hash approved, data ok
+//!  (any refused) Cancel ─────────────► Aborted
+//!                                      Running         session::run among the parties
+//!            ◄── Done{result} | Failed{phase, culprit} Finished | Aborted
+//!  write result (temp + rename)        site writes its copy (temp + rename)
+//! ```
+//!
+//! Each transition consumes the state and returns the next ([`JobState::step`]); a failed
+//! session never sends again (the abort is the last message). Results are written to a
+//! temporary file and renamed on success, so an aborted job leaves no result file.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mpc_core::wire::SessionId;
+use protocols::error::ProtocolError;
+use serde::{Deserialize, Serialize};
+
+use crate::config::site::SiteConfig;
+use crate::config::{Consortium, Role, to_hex};
+use crate::net::control::{ControlError, ControlLink, Coordinator};
+use crate::net::frames::sanitize;
+use crate::net::{Identity, NetOptions, NetSetupError, Node, os_random_32};
+use crate::plan::{Job, Plan, PlanHash};
+use crate::session::demo::{PooledStats, Table, pooled_stats};
+use crate::session::{Outcome, SessionRng};
+
+/// Coordinator → party.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum ToParty {
+    /// A job: the plan's canonical bytes. The session id is the frame header's.
+    Propose {
+        /// `Plan::to_canonical_bytes`.
+        plan: Vec<u8>,
+    },
+    /// Every party accepted: start the session.
+    Go,
+    /// Some party refused: drop the job.
+    Cancel {
+        /// Why (names the refusing parties).
+        reason: String,
+    },
+}
+
+/// Party → coordinator.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum ToCoordinator {
+    /// The plan is approved here and the party is ready.
+    Accepted {
+        /// The plan hash the party computed.
+        plan_sha256: [u8; 32],
+    },
+    /// The party refuses the job.
+    Refused {
+        /// Why (no data).
+        reason: String,
+    },
+    /// The session finished; sites send the revealed result, the helper `None`.
+    Done {
+        /// The revealed result.
+        result: Option<JobResult>,
+    },
+    /// The session failed.
+    Failed {
+        /// The phase.
+        phase: String,
+        /// The party at fault as this party saw it.
+        culprit: Option<String>,
+        /// The message.
+        message: String,
+    },
+}
+
+/// The revealed result of a pooled-statistics job.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct JobResult {
+    /// Pooled number of complete rows.
+    pub n: u64,
+    /// Column means.
+    pub mean: Vec<f64>,
+    /// Covariance, row-major.
+    pub cov: Vec<f64>,
+}
+
+impl From<PooledStats> for JobResult {
+    fn from(s: PooledStats) -> Self {
+        Self {
+            n: s.n,
+            mean: s.mean,
+            cov: s.cov,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced, then
+/// renamed over `path`. On failure the temporary file is removed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let r = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// The result document (JSON) written by the coordinator and by each site.
+pub fn result_document(
+    plan: &Plan,
+    hash: &PlanHash,
+    session: SessionId,
+    r: &JobResult,
+) -> Result<String, String> {
+    let d = plan.columns().len();
+    let mean: serde_json::Map<String, serde_json::Value> = plan
+        .columns()
+        .iter()
+        .zip(&r.mean)
+        .map(|(c, m)| (c.clone(), serde_json::json!(m)))
+        .collect();
+    let cov: Vec<Vec<f64>> = r.cov.chunks(d.max(1)).map(<[f64]>::to_vec).collect();
+    let doc = serde_json::json!({
+        "job": plan.job().to_string(),
+        "plan_sha256": hash.to_string(),
+        "session": to_hex(&session.0),
+        "dataset": plan.dataset(),
+        "columns": plan.columns(),
+        "n": r.n,
+        "mean": mean,
+        "cov": cov,
+    });
+    serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())
+}
+
+/// Result file name of a job.
+pub fn result_file_name(plan: &Plan, session: SessionId) -> String {
+    format!("{}-{}.json", plan.job(), to_hex(&session.0))
+}
+
+/// A running party daemon.
+pub struct Daemon {
+    cfg: SiteConfig,
+    consortium: Consortium,
+    node: Node,
+}
+
+/// A job at the daemon: an enum of states, each transition consuming the previous one.
+pub enum JobState {
+    /// A pinned coordinator opened a control link.
+    Handshake(Handshake),
+    /// The plan arrived and was decoded.
+    PlanReceived(PlanReceived),
+    /// The plan is approved and the local data loaded; waiting for `Go`.
+    Approved(Approved),
+    /// Every party accepted: the session runs.
+    Running(Running),
+    /// Done (terminal).
+    Finished(Finished),
+    /// Refused, cancelled or failed (terminal).
+    Aborted(Aborted),
+}
+
+/// See [`JobState::Handshake`].
+pub struct Handshake {
+    link: ControlLink,
+    coordinator: String,
+}
+
+/// See [`JobState::PlanReceived`].
+pub struct PlanReceived {
+    link: ControlLink,
+    plan: Plan,
+    hash: PlanHash,
+}
+
+/// See [`JobState::Approved`].
+pub struct Approved {
+    link: ControlLink,
+    plan: Plan,
+    hash: PlanHash,
+    table: Option<Table>,
+}
+
+/// See [`JobState::Running`].
+pub struct Running {
+    link: ControlLink,
+    plan: Plan,
+    hash: PlanHash,
+    table: Option<Table>,
+}
+
+/// A finished job.
+#[derive(Debug)]
+pub struct Finished {
+    /// The session id.
+    pub session: SessionId,
+    /// The site's result file (none at the helper).
+    pub output: Option<PathBuf>,
+}
+
+/// An aborted job.
+#[derive(Debug)]
+pub struct Aborted {
+    /// The session id, if known.
+    pub session: SessionId,
+    /// The state it failed in.
+    pub state: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+impl JobState {
+    /// The next state.
+    pub fn step(self, d: &Daemon) -> JobState {
+        match self {
+            Self::Handshake(s) => s.receive_plan(d),
+            Self::PlanReceived(s) => s.approve(d),
+            Self::Approved(s) => s.await_go(d),
+            Self::Running(s) => s.run(d),
+            done @ (Self::Finished(_) | Self::Aborted(_)) => done,
+        }
+    }
+
+    fn is_terminal(&self) -> bool {
+        matches!(self, Self::Finished(_) | Self::Aborted(_))
+    }
+}
+
+fn abort(link: ControlLink, state: &'static str, reason: String) -> JobState {
+    let session = link.session();
+    link.close(false);
+    JobState::Aborted(Aborted {
+        session,
+        state,
+        reason,
+    })
+}
+
+impl Handshake {
+    fn receive_plan(mut self, d: &Daemon) -> JobState {
+        let deadline = Instant::now() + d.node.options().connect_timeout;
+        let plan = match self.link.recv::<ToParty>(Some(deadline)) {
+            Ok(ToParty::Propose { plan }) => Plan::from_canonical_bytes(&plan),
+            Ok(_) => return abort(self.link, "handshake", "expected a plan".into()),
+            Err(e) => return abort(self.link, "handshake", e.to_string()),
+        };
+        let plan = match plan {
+            Ok(p) => p,
+            Err(e) => return refuse(self.link, d, "plan-received", e.to_string()),
+        };
+        let hash = match plan.plan_hash() {
+            Ok(h) => h,
+            Err(e) => return refuse(self.link, d, "plan-received", e.to_string()),
+        };
+        d.log(&format!(
+            "session {}: plan {hash} from coordinator {}: {}",
+            to_hex(&self.link.session().0),
+            self.coordinator,
+            plan.describe()
+        ));
+        JobState::PlanReceived(PlanReceived {
+            link: self.link,
+            plan,
+            hash,
+        })
+    }
+}
+
+fn refuse(mut link: ControlLink, d: &Daemon, state: &'static str, reason: String) -> JobState {
+    d.log(&format!(
+        "session {}: REFUSED: {reason}",
+        to_hex(&link.session().0)
+    ));
+    let _ = link.send(
+        &ToCoordinator::Refused {
+            reason: reason.clone(),
+        },
+        d.node.options().timeout,
+    );
+    abort(link, state, reason)
+}
+
+impl PlanReceived {
+    fn approve(self, d: &Daemon) -> JobState {
+        let name = &d.cfg.name;
+        if let Err(e) = self.plan.check_parties(&d.consortium) {
+            return refuse(self.link, d, "plan-received", e.to_string());
+        }
+        match d.cfg.is_approved(&self.hash) {
+            Ok(true) => {}
+            Ok(false) => {
+                let reason = format!("plan {} is not approved at {name}", self.hash);
+                return refuse(self.link, d, "plan-received", reason);
+            }
+            Err(e) => {
+                d.log(&format!("approvals: {e}"));
+                let reason = format!("{name} cannot read its approvals");
+                return refuse(self.link, d, "plan-received", reason);
+            }
+        }
+        let table = match d.role() {
+            Role::Site => match d.load_table(&self.plan) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    d.log(&format!("dataset: {e}"));
+                    let reason = format!(
+                        "dataset `{}` cannot be used at {name} (see the site log)",
+                        self.plan.dataset()
+                    );
+                    return refuse(self.link, d, "plan-received", reason);
+                }
+            },
+            _ => None,
+        };
+        let mut link = self.link;
+        let ok = ToCoordinator::Accepted {
+            plan_sha256: self.hash.0,
+        };
+        if let Err(e) = link.send(&ok, d.node.options().timeout) {
+            return abort(link, "approved", e.to_string());
+        }
+        d.log(&format!(
+            "session {}: plan {} approved here; accepted",
+            to_hex(&link.session().0),
+            self.hash
+        ));
+        JobState::Approved(Approved {
+            link,
+            plan: self.plan,
+            hash: self.hash,
+            table,
+        })
+    }
+}
+
+impl Approved {
+    fn await_go(mut self, d: &Daemon) -> JobState {
+        let deadline = Instant::now() + d.node.options().connect_timeout;
+        match self.link.recv::<ToParty>(Some(deadline)) {
+            Ok(ToParty::Go) => JobState::Running(Running {
+                link: self.link,
+                plan: self.plan,
+                hash: self.hash,
+                table: self.table,
+            }),
+            Ok(ToParty::Cancel { reason }) => {
+                let reason = format!("cancelled by the coordinator: {}", sanitize(&reason));
+                d.log(&reason);
+                abort(self.link, "approved", reason)
+            }
+            Ok(ToParty::Propose { .. }) => abort(self.link, "approved", "unexpected plan".into()),
+            Err(e) => abort(self.link, "approved", e.to_string()),
+        }
+    }
+}
+
+impl Running {
+    fn run(mut self, d: &Daemon) -> JobState {
+        let session = self.link.session();
+        let sid = to_hex(&session.0);
+        d.log(&format!("session {sid}: running"));
+        let started = Instant::now();
+        let cols = self.plan.columns().len();
+        let repeat = self.plan.repeat() as usize;
+        let table = self.table.take();
+        let r = match self.plan.job() {
+            Job::PooledStats => {
+                crate::session::run(&d.node, &d.consortium, session, SessionRng::Os, |ctx| {
+                    let t = table
+                        .as_ref()
+                        .ok_or(ProtocolError::Unreachable("no table at a site"))?;
+                    pooled_stats(ctx, t, cols, repeat)
+                })
+            }
+        };
+        let timeout = d.node.options().timeout;
+        match r {
+            Err(e) => {
+                d.log(&format!("session {sid}: ABORTED: {e}"));
+                let msg = ToCoordinator::Failed {
+                    phase: e.phase.to_string(),
+                    culprit: e.culprit_name.clone(),
+                    message: e.to_string(),
+                };
+                let _ = self.link.send(&msg, timeout);
+                abort(self.link, "running", e.to_string())
+            }
+            Ok(Outcome::Dealer { served, .. }) => {
+                d.log(&format!(
+                    "session {sid}: finished in {:.2} s (served {served:?})",
+                    started.elapsed().as_secs_f64()
+                ));
+                let _ = self
+                    .link
+                    .send(&ToCoordinator::Done { result: None }, timeout);
+                self.link.close(true);
+                JobState::Finished(Finished {
+                    session,
+                    output: None,
+                })
+            }
+            Ok(Outcome::Party { value, .. }) => {
+                let result = JobResult::from(value);
+                let path = d.cfg.output_dir.join(result_file_name(&self.plan, session));
+                let written =
+                    result_document(&self.plan, &self.hash, session, &result).and_then(|doc| {
+                        std::fs::create_dir_all(&d.cfg.output_dir)
+                            .and_then(|()| write_atomic(&path, doc.as_bytes()))
+                            .map_err(|e| format!("{}: {e}", path.display()))
+                    });
+                if let Err(e) = written {
+                    d.log(&format!("session {sid}: cannot write the result: {e}"));
+                    let msg = ToCoordinator::Failed {
+                        phase: "output".into(),
+                        culprit: Some(d.cfg.name.clone()),
+                        message: format!("{} cannot write its result file", d.cfg.name),
+                    };
+                    let _ = self.link.send(&msg, timeout);
+                    return abort(self.link, "running", e);
+                }
+                d.log(&format!(
+                    "session {sid}: finished in {:.2} s; result {}",
+                    started.elapsed().as_secs_f64(),
+                    path.display()
+                ));
+                let done = ToCoordinator::Done {
+                    result: Some(result),
+                };
+                let _ = self.link.send(&done, timeout);
+                self.link.close(true);
+                JobState::Finished(Finished {
+                    session,
+                    output: Some(path),
+                })
+            }
+        }
+    }
+}
+
+impl Daemon {
+    /// Loads the site config, consortium and identity and binds the listen address.
+    pub fn start(cfg: SiteConfig) -> Result<Self, String> {
+        let consortium = Consortium::load(&cfg.consortium).map_err(|e| e.to_string())?;
+        let identity = Identity::load(&cfg.name, &cfg.key, &cfg.cert).map_err(|e| e.to_string())?;
+        let me = consortium.id_of(&cfg.name).map_err(|e| e.to_string())?;
+        let listen = match cfg.listen {
+            Some(a) => a,
+            None => consortium
+                .entry(me)
+                .map(|e| e.address)
+                .ok_or("no address for this party")?,
+        };
+        let socket = std::net::UdpSocket::bind(listen)
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let opts = NetOptions {
+            timeout: cfg.timeout,
+            ..NetOptions::default()
+        };
+        let node =
+            Node::with_socket(&consortium, identity, opts, socket).map_err(|e| e.to_string())?;
+        let d = Self {
+            cfg,
+            consortium,
+            node,
+        };
+        d.log(&format!(
+            "listening on {listen} as {} ({:?}); {} dataset(s) in the catalogue; timeout {} ms",
+            d.consortium.describe(me),
+            d.role(),
+            d.cfg.datasets.len(),
+            d.cfg.timeout.as_millis()
+        ));
+        Ok(d)
+    }
+
+    fn role(&self) -> Role {
+        self.consortium
+            .entry(self.node.me())
+            .map_or(Role::Helper, |e| e.role)
+    }
+
+    /// Logs one line to stderr (never data, shares or keys).
+    pub fn log(&self, msg: &str) {
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        eprintln!("[{t}] igs-mpc party {}: {msg}", self.cfg.name);
+    }
+
+    fn load_table(&self, plan: &Plan) -> Result<Table, String> {
+        let ds = self
+            .cfg
+            .datasets
+            .get(plan.dataset())
+            .ok_or_else(|| format!("`{}` is not in the catalogue", plan.dataset()))?;
+        let path = ds
+            .pheno
+            .as_ref()
+            .ok_or_else(|| format!("`{}` has no phenotype table", plan.dataset()))?;
+        let cols: Vec<&str> = plan.columns().iter().map(String::as_str).collect();
+        crate::cli::demo::site_table(path, &cols)
+    }
+
+    /// Serves one job from its control link to its end.
+    pub fn serve_one(&self) -> Result<JobState, NetSetupError> {
+        let (link, coordinator) = self.node.accept_control(&self.consortium)?;
+        self.log(&format!(
+            "control link from coordinator {coordinator}, session {}",
+            to_hex(&link.session().0)
+        ));
+        let mut state = JobState::Handshake(Handshake { link, coordinator });
+        while !state.is_terminal() {
+            state = state.step(self);
+        }
+        Ok(state)
+    }
+
+    /// Serves jobs until the process is stopped.
+    pub fn serve_forever(&self) -> Result<(), String> {
+        loop {
+            match self.serve_one() {
+                Ok(JobState::Finished(f)) => {
+                    self.log(&format!("session {}: done", to_hex(&f.session.0)));
+                }
+                Ok(JobState::Aborted(a)) => self.log(&format!(
+                    "session {}: aborted in state {}: {}",
+                    to_hex(&a.session.0),
+                    a.state,
+                    a.reason
+                )),
+                Ok(_) => {}
+                Err(e) => {
+                    self.log(&format!("control: {e}"));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+}
+
+/// What `igs-mpc run-plan` needs.
+#[derive(Clone, Debug)]
+pub struct RunPlanArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// The consortium file.
+    pub consortium: PathBuf,
+    /// The coordinator's name in the consortium.
+    pub name: String,
+    /// Private key file.
+    pub key: PathBuf,
+    /// Certificate file.
+    pub cert: PathBuf,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Progress timeout.
+    pub timeout: Duration,
+}
+
+/// The coordinator: proposes the plan to every party daemon, starts the session when all
+/// accepted, collects the result and writes it atomically. Returns the result file.
+pub fn run_plan(a: &RunPlanArgs) -> Result<PathBuf, String> {
+    let consortium = Consortium::load(&a.consortium).map_err(|e| e.to_string())?;
+    let plan = Plan::load(&a.plan).map_err(|e| e.to_string())?;
+    plan.check_parties(&consortium).map_err(|e| e.to_string())?;
+    let hash = plan.plan_hash().map_err(|e| e.to_string())?;
+    let identity = Identity::load(&a.name, &a.key, &a.cert).map_err(|e| e.to_string())?;
+    let opts = NetOptions {
+        timeout: a.timeout,
+        ..NetOptions::default()
+    };
+    let bytes = plan.to_canonical_bytes().map_err(|e| e.to_string())?;
+    let session = SessionId(
+        os_random_32()
+            .map_err(|e| e.to_string())?
+            .get(..16)
+            .and_then(|s| s.try_into().ok())
+            .unwrap_or_default(),
+    );
+    let sid = to_hex(&session.0);
+    eprintln!("run-plan: plan {hash}, session {sid}: {}", plan.describe());
+    let coord = Coordinator::new(&consortium, identity, opts.clone()).map_err(|e| e.to_string())?;
+    let r = drive(&coord, &consortium, &plan, &hash, session, &bytes, &opts);
+    coord.shutdown();
+    let result = r?;
+    std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    let path = a.out.join(result_file_name(&plan, session));
+    let doc = result_document(&plan, &hash, session, &result)?;
+    write_atomic(&path, doc.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+fn drive(
+    coord: &Coordinator,
+    consortium: &Consortium,
+    plan: &Plan,
+    hash: &PlanHash,
+    session: SessionId,
+    bytes: &[u8],
+    opts: &NetOptions,
+) -> Result<JobResult, String> {
+    let mut links = Vec::new();
+    for p in consortium.parties() {
+        let mut link = coord
+            .dial(p, session)
+            .map_err(|e| format!("cannot reach {}: {e}", p.name))?;
+        link.send(
+            &ToParty::Propose {
+                plan: bytes.to_vec(),
+            },
+            opts.timeout,
+        )
+        .map_err(|e| format!("{}: {e}", p.name))?;
+        links.push((p.name.clone(), p.role, link));
+    }
+    let deadline = Instant::now() + opts.connect_timeout;
+    let mut refusals = Vec::new();
+    for (name, _, link) in &mut links {
+        match link.recv::<ToCoordinator>(Some(deadline)) {
+            Ok(ToCoordinator::Accepted { plan_sha256 }) if plan_sha256 == hash.0 => {
+                eprintln!("run-plan: {name} accepted");
+            }
+            Ok(ToCoordinator::Accepted { .. }) => {
+                refusals.push(format!("{name}: accepted another plan hash"));
+            }
+            Ok(ToCoordinator::Refused { reason }) => {
+                refusals.push(format!("{name} refused: {}", sanitize(&reason)));
+            }
+            Ok(other) => refusals.push(format!("{name}: unexpected answer {other:?}")),
+            Err(e) => refusals.push(format!("{name}: {e}")),
+        }
+    }
+    if !refusals.is_empty() {
+        let reason = refusals.join("; ");
+        for (_, _, mut link) in links {
+            let _ = link.send(
+                &ToParty::Cancel {
+                    reason: reason.clone(),
+                },
+                opts.timeout,
+            );
+            link.close(false);
+        }
+        return Err(format!("job not started: {reason}"));
+    }
+    for (name, _, link) in &mut links {
+        link.send(&ToParty::Go, opts.timeout)
+            .map_err(|e| format!("{name}: {e}"))?;
+    }
+    // Collect every party's report concurrently: once one reports a failure, the others have
+    // 2T (the longest a surviving party takes to blame a silent peer) plus a margin to report.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let total = links.len();
+    for (i, (name, role, mut link)) in links.into_iter().enumerate() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let r = link.recv::<ToCoordinator>(None);
+            let ok = matches!(r, Ok(ToCoordinator::Done { .. }));
+            link.close(ok);
+            let _ = tx.send((i, name, role, r));
+        });
+    }
+    drop(tx);
+    let mut failures = Vec::new();
+    let mut results: Vec<(usize, String, JobResult)> = Vec::new();
+    let mut reported = 0;
+    let mut deadline: Option<Instant> = None;
+    while reported < total {
+        let next = match deadline {
+            None => rx.recv().map_err(|_| ()),
+            Some(d) => rx
+                .recv_timeout(d.saturating_duration_since(Instant::now()))
+                .map_err(|_| ()),
+        };
+        let Ok((i, name, role, r)) = next else {
+            failures.push("some parties did not report before the deadline".to_owned());
+            break;
+        };
+        reported += 1;
+        match r {
+            Ok(ToCoordinator::Done { result: Some(r) }) if role == Role::Site => {
+                results.push((i, name, r));
+                continue;
+            }
+            Ok(ToCoordinator::Done { result: None }) if role == Role::Helper => continue,
+            Ok(ToCoordinator::Failed { message, .. }) => {
+                failures.push(format!("{name} reports: {}", sanitize(&message)));
+            }
+            Ok(other) => failures.push(format!("{name}: unexpected answer {other:?}")),
+            Err(ControlError::Lost(e)) => {
+                failures.push(format!("lost contact with {name} during the run ({e})"));
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+        deadline.get_or_insert_with(|| Instant::now() + 2 * opts.timeout + Duration::from_secs(2));
+    }
+    results.sort_by_key(|(i, _, _)| *i);
+    let results: Vec<(String, JobResult)> = results.into_iter().map(|(_, n, r)| (n, r)).collect();
+    if !failures.is_empty() {
+        return Err(format!(
+            "session {} failed: {}",
+            to_hex(&session.0),
+            failures.join("; ")
+        ));
+    }
+    let mut it = results.into_iter();
+    let (_, first) = it.next().ok_or("no site reported a result")?;
+    for (name, r) in it {
+        if r != first {
+            return Err(format!("{name} reports a different result"));
+        }
+    }
+    if first.mean.len() != plan.columns().len() {
+        return Err("the result does not match the plan's columns".into());
+    }
+    Ok(first)
+}
