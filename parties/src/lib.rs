@@ -30,5 +30,7 @@
 pub mod cli;
 pub mod config;
 pub mod data;
+#[cfg(feature = "net")]
 pub mod net;
+#[cfg(feature = "net")]
 pub mod session;

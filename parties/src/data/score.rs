@@ -25,6 +25,7 @@ use std::path::Path;
 use super::genotypes::{AlleleCounts, GenotypeBlock, Genotypes, GenotypesError};
 use super::harmonize::{Harmonization, ScoreVariant};
 use super::plink::{BedReader, Fileset, PlinkError, Sample, decode_a1_dosages, decode_a2_dosages};
+use super::vcf::{MISSING_MILLI, VcfError, VcfSite};
 
 /// Default bound on the genotype bytes held at once by the streaming scorer.
 pub const DEFAULT_BLOCK_BYTES: usize = 64 << 20;
@@ -37,6 +38,8 @@ pub enum ScoreError {
     Plink(PlinkError),
     /// A dosage block was malformed.
     Genotypes(GenotypesError),
+    /// Reading a VCF failed.
+    Vcf(VcfError),
     /// The number of weights differs from the number of variants.
     WeightCount {
         /// Variants in the block.
@@ -67,6 +70,7 @@ impl fmt::Display for ScoreError {
         match self {
             Self::Plink(e) => e.fmt(f),
             Self::Genotypes(e) => e.fmt(f),
+            Self::Vcf(e) => e.fmt(f),
             Self::WeightCount { expected, found } => {
                 write!(f, "{found} weights for {expected} variants")
             }
@@ -84,6 +88,7 @@ impl std::error::Error for ScoreError {
         match self {
             Self::Plink(e) => Some(e),
             Self::Genotypes(e) => Some(e),
+            Self::Vcf(e) => Some(e),
             Self::Io { error, .. } => Some(error),
             _ => None,
         }
@@ -93,6 +98,12 @@ impl std::error::Error for ScoreError {
 impl From<PlinkError> for ScoreError {
     fn from(e: PlinkError) -> Self {
         Self::Plink(e)
+    }
+}
+
+impl From<VcfError> for ScoreError {
+    fn from(e: VcfError) -> Self {
+        Self::Vcf(e)
     }
 }
 
@@ -118,16 +129,19 @@ pub struct SampleScore {
     pub allele_ct: u64,
     /// `2m` with mean imputation, else `allele_ct`.
     pub denom: u64,
-    /// Named-allele copies over non-missing calls.
-    pub named_allele_dosage_sum: u64,
+    /// Named-allele copies (dosages) over non-missing calls: a whole number for hard calls.
+    pub named_allele_dosage_sum: f64,
     /// Σ w x.
     pub score_sum: f64,
     /// `score_sum / denom`.
     pub score_avg: f64,
 }
 
-/// Named-allele copies per code (see [`code`]).
-const NAMED_COPIES: [u64; 4] = [0, 0, 1, 2];
+/// Named-allele copies per code (see [`code`]), in thousandths (the VCF dosage scale).
+const NAMED_MILLI: [u64; 4] = [0, 0, 1000, 2000];
+
+/// Thousandths per allele copy, as `f64` (see [`crate::data::vcf::MILLI`]).
+const MILLI_F64: f64 = 1000.0;
 
 /// Table index of a dosage: missing (−1) → 0, dosage d → d + 1 (always < 4).
 #[inline]
@@ -142,6 +156,7 @@ pub struct ScoreAccumulator {
     n_variants: u64,
     sum: Vec<f64>,
     calls: Vec<u64>,
+    /// Named-allele dosage sums in thousandths (exact for hard calls and 1/1000 dosages).
     named: Vec<u64>,
 }
 
@@ -202,10 +217,57 @@ impl ScoreAccumulator {
                 let k = code(d);
                 *s += contribution.get(k).copied().unwrap_or(0.0);
                 *c += u64::from(k != 0);
-                *n += NAMED_COPIES.get(k).copied().unwrap_or(0);
+                *n += NAMED_MILLI.get(k).copied().unwrap_or(0);
             }
             self.n_variants += 1;
         }
+        Ok(())
+    }
+
+    /// Adds one variant of effect-allele dosages in thousandths ([`MISSING_MILLI`] = missing),
+    /// e.g. from a VCF `DS` field. The terms are those of [`ScoreAccumulator::add_block`] with
+    /// x = dosage / 1000: for hard calls (0, 1000, 2000) exactly the same `f64` values, so a
+    /// GT-only VCF scores bit for bit like the equivalent `.bed`.
+    pub fn add_milli_variant(&mut self, dosages: &[u16], weight: f64) -> Result<(), ScoreError> {
+        if dosages.len() != self.sum.len() {
+            return Err(ScoreError::SampleCount {
+                expected: self.sum.len(),
+                found: dosages.len(),
+            });
+        }
+        let (mut calls, mut named) = (0u64, 0u64);
+        for &d in dosages {
+            if d != MISSING_MILLI {
+                calls += 1;
+                named += u64::from(d);
+            }
+        }
+        let obs = 2 * calls;
+        let imputed = match self.imputation {
+            Imputation::Mean if obs > 0 => 2.0 * ((named as f64 / MILLI_F64) / obs as f64),
+            _ => 0.0,
+        };
+        let missing_term = weight * imputed;
+        for (((&d, s), c), n) in dosages
+            .iter()
+            .zip(&mut self.sum)
+            .zip(&mut self.calls)
+            .zip(&mut self.named)
+        {
+            if d == MISSING_MILLI {
+                *s += missing_term;
+            } else {
+                *s += match d {
+                    0 => 0.0,
+                    1000 => weight,
+                    2000 => 2.0 * weight,
+                    _ => weight * (f64::from(d) / MILLI_F64),
+                };
+                *c += 1;
+                *n += u64::from(d);
+            }
+        }
+        self.n_variants += 1;
         Ok(())
     }
 
@@ -225,7 +287,7 @@ impl ScoreAccumulator {
                 SampleScore {
                     allele_ct,
                     denom,
-                    named_allele_dosage_sum: named,
+                    named_allele_dosage_sum: named as f64 / MILLI_F64,
                     score_sum,
                     score_avg: score_sum / denom as f64,
                 }
@@ -382,6 +444,25 @@ pub fn score_fileset(
     Ok(acc.finish())
 }
 
+/// Scores the kept variants of a VCF site, one variant at a time (memory: one dosage vector
+/// and the accumulators, plus the first pass's variant list).
+pub fn score_vcf(
+    site: &VcfSite,
+    harmonization: &Harmonization,
+    imputation: Imputation,
+) -> Result<Vec<SampleScore>, ScoreError> {
+    let mut acc = ScoreAccumulator::new(site.samples().len(), imputation);
+    site.for_each_kept(harmonization, |k, dosages| {
+        let w = harmonization
+            .kept
+            .get(k)
+            .ok_or(ScoreError::VariantIndex)?
+            .weight;
+        acc.add_milli_variant(dosages, w)
+    })?;
+    Ok(acc.finish())
+}
+
 /// Writes a plink2 `.sscore` (`#FID IID ALLELE_CT DENOM NAMED_ALLELE_DOSAGE_SUM SCORE1_AVG
 /// SCORE1_SUM`), floats in shortest round-trip form.
 pub fn write_sscore<W: Write>(
@@ -445,7 +526,7 @@ mod tests {
         assert_eq!(mean[2].score_sum, 0.5 * 1.5 - 2.0);
         assert_eq!(mean[2].allele_ct, 2);
         assert_eq!(mean[2].denom, 4);
-        assert_eq!(mean[2].named_allele_dosage_sum, 2);
+        assert_eq!(mean[2].named_allele_dosage_sum, 2.0);
         assert_eq!(mean[0].score_sum, 1.0);
         assert_eq!(mean[0].score_avg, 0.25);
         let nomi = score_genotypes(&g, &w, Imputation::None).unwrap();
