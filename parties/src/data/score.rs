@@ -10,11 +10,11 @@
 //!
 //! [`HarmonizedReader`] streams a fileset's kept variants as [`Genotypes`] blocks of effect-allele
 //! dosages; [`ScoreAccumulator`] consumes blocks. Memory bound of [`score_fileset`]: one block
-//! (at most `max_block_bytes`, default [`DEFAULT_BLOCK_BYTES`] = 64 MiB, of packed plus decoded
-//! genotypes, at least one variant) + 24 bytes per sample of accumulators + the `.bim`/`.fam`
+//! (at most `max_block_bytes`, default [`DEFAULT_BLOCK_BYTES`] = 8 MiB, of packed
+//! genotypes, at least one variant) + 32 bytes per sample of accumulators + the `.bim`/`.fam`
 //! records, the parsed scoring file and the harmonisation (of the order of 100–200 bytes each
 //! per variant, sample and score row). For 100,000 samples × 1,000,000 variants that is about
-//! 64 MiB + 2.4 MiB + ~0.5 GiB, well under 4 GiB. Measured: 20,000 samples × 25,000 scored
+//! 8 MiB + 3.2 MiB + ~0.5 GiB, well under 4 GiB. Measured: 20,000 samples × 25,000 scored
 //! variants (of 50,000 in a 250 MB `.bed`) in 1.6–1.9 s wall, 80 MB peak RSS.
 
 use core::fmt;
@@ -28,7 +28,7 @@ use super::plink::{BedReader, Fileset, PlinkError, Sample, decode_a1_dosages, de
 use super::vcf::{MISSING_MILLI, VcfError, VcfSite};
 
 /// Default bound on the genotype bytes held at once by the streaming scorer.
-pub const DEFAULT_BLOCK_BYTES: usize = 64 << 20;
+pub const DEFAULT_BLOCK_BYTES: usize = 8 << 20;
 
 /// Errors while scoring.
 #[derive(Debug)]
@@ -56,6 +56,8 @@ pub enum ScoreError {
     },
     /// A harmonised variant index is outside the fileset.
     VariantIndex,
+    /// More than 2^31 variants in one accumulator (the packed counters would overflow).
+    TooManyVariants,
     /// Writing an output file failed.
     Io {
         /// The file.
@@ -78,6 +80,7 @@ impl fmt::Display for ScoreError {
                 write!(f, "a block has {found} samples, expected {expected}")
             }
             Self::VariantIndex => write!(f, "harmonised variant index outside the fileset"),
+            Self::TooManyVariants => write!(f, "more than 2^31 variants in one score"),
             Self::Io { path, error } => write!(f, "{path}: {error}"),
         }
     }
@@ -158,6 +161,37 @@ pub struct ScoreAccumulator {
     calls: Vec<u64>,
     /// Named-allele dosage sums in thousandths (exact for hard calls and 1/1000 dosages).
     named: Vec<u64>,
+    /// [`ScoreAccumulator::add_packed`]'s counts, two in one word: non-missing calls in the low
+    /// 32 bits, named-allele copies in the high 32 bits (one add per genotype).
+    packed_counts: Vec<u64>,
+}
+
+/// One non-missing call in [`ScoreAccumulator::packed_counts`].
+const CALL: u64 = 1;
+/// One named-allele copy in [`ScoreAccumulator::packed_counts`].
+const COPY: u64 = 1 << 32;
+
+/// Effect-allele copies of each `.bed` 2-bit code (0 = two A1, 1 = missing, 2 = het, 3 = two
+/// A2) when the effect allele is A1 (missing: 0, handled apart).
+const A1_COPIES: [u8; 4] = [2, 0, 1, 0];
+
+/// For each packed byte, how many of its four codes are 0, 1, 2 and 3.
+const CODE_HISTOGRAM: [[u8; 4]; 256] = code_histogram();
+
+// Evaluated at compile time: an out-of-bounds index fails the build, not a run.
+#[allow(clippy::indexing_slicing)]
+const fn code_histogram() -> [[u8; 4]; 256] {
+    let mut table = [[0u8; 4]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut k = 0;
+        while k < 4 {
+            table[b][(b >> (2 * k)) & 3] += 1;
+            k += 1;
+        }
+        b += 1;
+    }
+    table
 }
 
 impl ScoreAccumulator {
@@ -169,7 +203,96 @@ impl ScoreAccumulator {
             sum: vec![0.0; n_samples],
             calls: vec![0; n_samples],
             named: vec![0; n_samples],
+            packed_counts: vec![0; n_samples],
         }
+    }
+
+    /// Adds one variant straight from its packed `.bed` bytes (`ceil(n_samples / 4)` bytes,
+    /// unused bits of the last byte ignored), with the effect allele A1 or A2. The per-sample
+    /// terms are exactly those of [`ScoreAccumulator::add_block`] on the decoded dosages, added in
+    /// the same order, so the sums are bit-for-bit equal; this path only skips the decoded matrix.
+    pub fn add_packed(
+        &mut self,
+        packed: &[u8],
+        effect_is_a1: bool,
+        weight: f64,
+    ) -> Result<(), ScoreError> {
+        let n = self.sum.len();
+        if self.n_variants >= 1 << 31 {
+            return Err(ScoreError::TooManyVariants);
+        }
+        if packed.len() != n.div_ceil(4) {
+            return Err(ScoreError::SampleCount {
+                expected: n,
+                found: packed.len().saturating_mul(4),
+            });
+        }
+        let full = n / 4;
+        let (body, tail) = packed.split_at(full.min(packed.len()));
+        // Pass 1: code histogram (whole bytes by table, then the used codes of the last byte).
+        let mut histogram = [0u64; 4];
+        for &byte in body {
+            let h = CODE_HISTOGRAM
+                .get(usize::from(byte))
+                .copied()
+                .unwrap_or_default();
+            for (t, c) in histogram.iter_mut().zip(h) {
+                *t += u64::from(c);
+            }
+        }
+        let rest = n - full * 4;
+        if let Some(&byte) = tail.first() {
+            for k in 0..rest {
+                if let Some(t) = histogram.get_mut(usize::from((byte >> (2 * k)) & 3)) {
+                    *t += 1;
+                }
+            }
+        }
+        let copies = |code: usize| {
+            let a1 = A1_COPIES.get(code).copied().unwrap_or(0);
+            u64::from(if effect_is_a1 { a1 } else { 2 - a1 })
+        };
+        let [hom_a1, _missing, het, hom_a2] = histogram;
+        let obs = 2 * (hom_a1 + het + hom_a2);
+        let named = copies(0) * hom_a1 + het + copies(3) * hom_a2;
+        let imputed = match self.imputation {
+            Imputation::Mean if obs > 0 => 2.0 * (named as f64 / obs as f64),
+            _ => 0.0,
+        };
+        // Same values as add_block's `[w * imputed, 0.0, w, 2.0 * w]`, indexed by code.
+        let term = |code: usize| match (code, copies(code)) {
+            (1, _) => weight * imputed,
+            (_, 0) => 0.0,
+            (_, 1) => weight,
+            _ => 2.0 * weight,
+        };
+        let terms = [term(0), term(1), term(2), term(3)];
+        let counts = [
+            CALL + copies(0) * COPY,
+            0,
+            CALL + COPY,
+            CALL + copies(3) * COPY,
+        ];
+        let mut sums = self.sum.chunks_exact_mut(4);
+        let mut cnts = self.packed_counts.chunks_exact_mut(4);
+        for ((s4, c4), &byte) in (&mut sums).zip(&mut cnts).zip(body) {
+            for (k, (s, c)) in s4.iter_mut().zip(c4.iter_mut()).enumerate() {
+                let code = usize::from((byte >> (2 * k)) & 3);
+                *s += terms.get(code).copied().unwrap_or(0.0);
+                *c += counts.get(code).copied().unwrap_or(0);
+            }
+        }
+        if let Some(&byte) = tail.first() {
+            let s_rest = sums.into_remainder();
+            let c_rest = cnts.into_remainder();
+            for (k, (s, c)) in s_rest.iter_mut().zip(c_rest.iter_mut()).enumerate() {
+                let code = usize::from((byte >> (2 * k)) & 3);
+                *s += terms.get(code).copied().unwrap_or(0.0);
+                *c += counts.get(code).copied().unwrap_or(0);
+            }
+        }
+        self.n_variants += 1;
+        Ok(())
     }
 
     /// Adds a block of effect-allele dosages with one weight per variant of the block. The
@@ -278,7 +401,10 @@ impl ScoreAccumulator {
             .iter()
             .zip(&self.calls)
             .zip(&self.named)
-            .map(|((&score_sum, &calls), &named)| {
+            .zip(&self.packed_counts)
+            .map(|(((&score_sum, &calls), &named), &packed)| {
+                let calls = calls + (packed & (COPY - 1));
+                let named = named + (packed >> 32) * 1000;
                 let allele_ct = 2 * calls;
                 let denom = match self.imputation {
                     Imputation::Mean => denom_mean,
@@ -419,27 +545,45 @@ pub fn load_genotypes(
     Ok((genotypes, counts))
 }
 
-/// Scores a fileset block by block (memory bound in the module docs).
+/// Scores a fileset block by block (memory bound in the module docs), straight from the packed
+/// `.bed` bytes: no decoded dosage matrix is built (see [`ScoreAccumulator::add_packed`]).
 pub fn score_fileset(
     fileset: &Fileset,
     harmonization: &Harmonization,
     imputation: Imputation,
     max_block_bytes: usize,
 ) -> Result<Vec<SampleScore>, ScoreError> {
-    let mut reader = HarmonizedReader::new(fileset, harmonization, max_block_bytes)?;
-    let weights = harmonization.weights();
+    let mut bed = fileset.bed_reader()?;
+    let kept = &harmonization.kept;
+    if kept.iter().any(|k| k.variant_index >= bed.n_variants()) {
+        return Err(ScoreError::VariantIndex);
+    }
+    let bpv = bed.bytes_per_variant();
+    let block_variants = (max_block_bytes / bpv.max(1)).max(1);
     let mut acc = ScoreAccumulator::new(fileset.samples().len(), imputation);
-    loop {
-        let first = reader.position();
-        let Some(block) = reader.next_block()? else {
-            break;
-        };
-        let w = weights
-            .get(first..first + block.n_variants())
-            .ok_or(ScoreError::VariantIndex)?;
-        for b in block.blocks(block.n_variants()) {
-            acc.add_block(b, w)?;
+    let mut raw = Vec::new();
+    let mut next = 0;
+    while let Some(first) = kept.get(next) {
+        let start = first.variant_index;
+        // Kept variants are in site order; read the span of those that fit in one block.
+        let rest = kept.get(next..).unwrap_or_default();
+        let count = rest
+            .iter()
+            .take(block_variants)
+            .take_while(|k| k.variant_index >= start && k.variant_index - start < block_variants)
+            .count()
+            .max(1);
+        let block = rest.get(..count).unwrap_or_default();
+        let last = block.last().map_or(start, |k| k.variant_index.max(start));
+        bed.read_block(start, last - start + 1, &mut raw)?;
+        for k in block {
+            let offset = (k.variant_index - start) * bpv;
+            let packed = raw
+                .get(offset..offset + bpv)
+                .ok_or(ScoreError::VariantIndex)?;
+            acc.add_packed(packed, k.effect_is_a1, k.weight)?;
         }
+        next += count;
     }
     Ok(acc.finish())
 }
