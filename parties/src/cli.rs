@@ -1,5 +1,6 @@
 //! The logic of the `igs-mpc` subcommands (the binary only parses arguments and calls these).
 
+#[cfg(feature = "net")]
 pub mod demo;
 pub mod score;
 
@@ -58,7 +59,7 @@ pub fn write_plan(
     let plan =
         Plan::pooled_stats(&consortium, dataset, columns, repeat).map_err(|e| e.to_string())?;
     let text = plan.to_toml().map_err(|e| e.to_string())?;
-    crate::daemon::write_atomic(out, text.as_bytes())
+    crate::fsio::write_atomic(out, text.as_bytes())
         .map_err(|e| format!("{}: {e}", out.display()))?;
     plan.plan_hash()
         .map(|h| h.to_string())

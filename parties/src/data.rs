@@ -7,7 +7,8 @@
 //! genotype or phenotype data. Lines are limited to [`MAX_LINE_BYTES`] so a hostile file cannot
 //! make a parser allocate without bound.
 //!
-//! Module map: [`plink`] (PLINK 1 `.bed/.bim/.fam`), [`pgs`] (scoring files), [`pheno`]
+//! Module map: [`plink`] (PLINK 1 `.bed/.bim/.fam`), [`vcf`] (VCF/bgzipped VCF through
+//! noodles-vcf, hard calls or `DS` dosages), [`pgs`] (scoring files), [`pheno`]
 //! (phenotype/covariate tables), [`harmonize`] (score ↔ site variants), [`genotypes`] (the
 //! harmonised dosage matrix the secure circuits consume) and [`score`] (plink2 `--score`).
 
@@ -19,6 +20,7 @@ pub mod pgs;
 pub mod pheno;
 pub mod plink;
 pub mod score;
+pub mod vcf;
 
 mod text;
 

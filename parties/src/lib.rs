@@ -13,6 +13,9 @@
 //! arguments. It is the only crate that opens sockets, reads files, reads the clock or spawns
 //! async runtimes.
 //!
+//! Feature `net` (default): [`net`], [`session`], `cli::demo` and the binary. Without it the crate
+//! is the site-data layer alone (what the fuzz targets in `fuzz/` build).
+//!
 //! What it never does: print or log key material, shares, genotype or phenotype values; panic
 //! on malformed site files (every parser returns a typed error naming file, line and column);
 //! accept a peer whose certificate is not pinned for its position; trust a sender field inside
@@ -20,6 +23,7 @@
 //!
 //! ```text
 //!   .bed/.bim/.fam ─► data::plink ─┐
+//!   VCF (DS or GT) ─► data::vcf ───┤
 //!   scoring file ───► data::pgs ───┼─► data::harmonize ─► data::genotypes ─► data::score ─► .sscore
 //!   pheno/covar TSV ► data::pheno ─┘
 //!
@@ -33,9 +37,13 @@
 
 pub mod cli;
 pub mod config;
+#[cfg(feature = "net")]
 pub mod daemon;
 pub mod data;
+pub mod fsio;
+#[cfg(feature = "net")]
 pub mod net;
 pub mod plan;
 pub mod report;
+#[cfg(feature = "net")]
 pub mod session;

@@ -232,7 +232,7 @@ fn compare_scores(
         assert_eq!(m.denom, int("DENOM"), "{label} {iid}");
         assert_eq!(
             m.named_allele_dosage_sum,
-            int("NAMED_ALLELE_DOSAGE_SUM"),
+            int("NAMED_ALLELE_DOSAGE_SUM") as f64,
             "{label} {iid}"
         );
         assert_eq!(nm.allele_ct, m.allele_ct);

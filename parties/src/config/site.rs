@@ -219,7 +219,7 @@ pub fn record_approval(path: &Path, approval: Approval) -> Result<bool, ConfigEr
     all.push(approval);
     let text = toml::to_string(&ApprovalsFile { approval: all })
         .map_err(|e| ConfigError::Syntax(e.to_string()))?;
-    crate::daemon::write_atomic(path, text.as_bytes())
+    crate::fsio::write_atomic(path, text.as_bytes())
         .map_err(|e| ConfigError::Io(format!("{}: {e}", path.display())))?;
     Ok(true)
 }
