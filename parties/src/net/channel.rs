@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
-use mpc_core::channel::{Channel, NetError, Stats};
+use mpc_core::channel::{Channel, NetError, Stats, StatsRecorder};
 use mpc_core::party::PartyId;
 use mpc_core::wire::{Frame, HEADER_LEN, Msg, SessionId, WireError, encode_header};
 use quinn::{Connection, ConnectionError, ReadError, RecvStream, SendStream, VarInt};
@@ -79,9 +79,7 @@ pub struct QuicChannel {
     events: Receiver<Event>,
     send_seq: Vec<u64>,
     timeout: Duration,
-    stats: Stats,
-    sending_online: bool,
-    sending_prep: bool,
+    stats: StatsRecorder,
 }
 
 impl QuicChannel {
@@ -126,13 +124,7 @@ impl QuicChannel {
             events,
             send_seq: vec![0; total],
             timeout,
-            stats: Stats {
-                bytes_sent: vec![0; total],
-                bytes_received: vec![0; total],
-                ..Stats::default()
-            },
-            sending_online: false,
-            sending_prep: false,
+            stats: StatsRecorder::new(me, n_compute, total),
         }
     }
 
@@ -260,14 +252,7 @@ impl QuicChannel {
     }
 
     fn count_recv(&mut self, i: usize, len: u64) {
-        if let Some(b) = self.stats.bytes_received.get_mut(i) {
-            *b += len;
-        }
-        if i < self.n_compute && self.me.index() < self.n_compute {
-            self.sending_online = false;
-        } else {
-            self.sending_prep = false;
-        }
+        self.stats.received(i, len);
     }
 }
 
@@ -327,20 +312,7 @@ impl Channel for QuicChannel {
         if let Some(s) = self.send_seq.get_mut(i) {
             *s += 1;
         }
-        if let Some(b) = self.stats.bytes_sent.get_mut(i) {
-            *b += len;
-        }
-        self.stats.frames_sent += 1;
-        let online = i < self.n_compute && self.me.index() < self.n_compute;
-        if online {
-            if !self.sending_online {
-                self.stats.rounds += 1;
-                self.sending_online = true;
-            }
-        } else if !self.sending_prep {
-            self.stats.prep_rounds += 1;
-            self.sending_prep = true;
-        }
+        self.stats.sent(i, len);
         Ok(())
     }
 
@@ -398,7 +370,7 @@ impl Channel for QuicChannel {
     }
 
     fn stats(&self) -> Stats {
-        self.stats.clone()
+        self.stats.stats().clone()
     }
 }
 
