@@ -714,3 +714,61 @@ fn drive(
     }
     Ok(first)
 }
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+    use mpc_core::wire::Msg;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    // Byte snapshots of the coordinator protocol: a change here is a wire-format change.
+    #[test]
+    fn message_snapshots() {
+        let to_party = [
+            (
+                ToParty::Propose {
+                    plan: vec![1, 2, 3],
+                },
+                "0003010203",
+            ),
+            (ToParty::Go, "01"),
+            (
+                ToParty::Cancel {
+                    reason: "no".into(),
+                },
+                "02026e6f",
+            ),
+        ];
+        for (m, want) in to_party {
+            let b = Msg::control(&m).unwrap();
+            assert_eq!(hex(b.payload()), want, "{m:?}");
+        }
+        let to_coord = [
+            (
+                ToCoordinator::Accepted {
+                    plan_sha256: [7; 32],
+                },
+                "000707070707070707070707070707070707070707070707070707070707070707",
+            ),
+            (ToCoordinator::Refused { reason: "x".into() }, "010178"),
+            (
+                ToCoordinator::Done {
+                    result: Some(JobResult {
+                        n: 2,
+                        mean: vec![0.5],
+                        cov: vec![1.0],
+                    }),
+                },
+                "02010201000000000000e03f01000000000000f03f",
+            ),
+            (ToCoordinator::Done { result: None }, "0200"),
+        ];
+        for (m, want) in to_coord {
+            let b = Msg::control(&m).unwrap();
+            assert_eq!(hex(b.payload()), want, "{m:?}");
+        }
+    }
+}

@@ -274,3 +274,64 @@ pub trait Prep {
     /// Tells the source the session is over (the dealer then stops).
     fn finish(&mut self, chan: &mut dyn Channel) -> Result<()>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpc_core::wire::Msg;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    // Byte snapshots of every request: a change here is a wire-format change (bump the version).
+    #[test]
+    fn request_snapshots() {
+        let cases = [
+            (PrepRequest::Beaver { ring: 1, n: 1000 }, "0001e807"),
+            (PrepRequest::Square { ring: 2, n: 3 }, "010203"),
+            (
+                PrepRequest::Dot {
+                    ring: 1,
+                    n: 2,
+                    len: 300,
+                },
+                "020102ac02",
+            ),
+            (
+                PrepRequest::Matrix {
+                    ring: 1,
+                    m: 4,
+                    k: 5,
+                    n: 6,
+                },
+                "0301040506",
+            ),
+            (
+                PrepRequest::Trunc {
+                    ring: 2,
+                    n: 7,
+                    frac_bits: 40,
+                },
+                "04020728",
+            ),
+            (
+                PrepRequest::Cmp {
+                    ring: 1,
+                    n: 8,
+                    bits: 62,
+                },
+                "0501083e",
+            ),
+            (PrepRequest::BinTriples { nbits: 129 }, "068101"),
+            (PrepRequest::BinTriplesShared { nbits: 1 }, "0701"),
+            (PrepRequest::DaBits { ring: 1, n: 9 }, "080109"),
+            (PrepRequest::End, "09"),
+        ];
+        for (req, want) in cases {
+            let m = Msg::control(&req).unwrap();
+            assert_eq!(hex(m.payload()), want, "{req:?}");
+            assert_eq!(m.into_control::<PrepRequest>().unwrap(), req);
+        }
+    }
+}
