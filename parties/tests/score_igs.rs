@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use circuits::plain::score as plain;
 use circuits::score::{self, ScorePlan, SiteCovariates, SiteDosages};
 use mpc_core::fixed::FixedPoint;
 use mpc_core::party::PartyId;
@@ -148,14 +149,27 @@ fn secret_weight_score_standardisation_and_linear_igs() {
             n_samples: site.iids.len(),
             dosages: &site.dosages,
         };
+        let n_parties = ctx.n();
         let s = score::score::<Z128, _>(ctx, &plan, weights, &dos).unwrap();
+        let after_score = ctx.stats();
         let st = score::standardize(ctx, &s, fx).unwrap();
+        let after_std = ctx.stats();
         let cov = SiteCovariates {
             n_samples: site.iids.len(),
             covariates: &site.covariates,
             outcome: &site.outcome,
         };
         let igs = score::linear_igs(ctx, &plan, COVARIATES.len(), &st.z, &cov).unwrap();
+        let after_igs = ctx.stats();
+        eprintln!(
+            "{me}: rounds / online bytes sent: score {} / {}, standardise {} / {}, linear IGS {} / {}",
+            after_score.rounds,
+            after_score.online_bytes_sent(n_parties),
+            after_std.rounds - after_score.rounds,
+            after_std.online_bytes_sent(n_parties) - after_score.online_bytes_sent(n_parties),
+            after_igs.rounds - after_std.rounds,
+            after_igs.online_bytes_sent(n_parties) - after_std.online_bytes_sent(n_parties),
+        );
         // Test only: open the shared scores and moments to compare with the known answers.
         let opened = fx
             .decode_slice(&arith::open(ctx, &SharedVec::concat(&[&s, &st.mean, &st.var])).unwrap());
@@ -220,4 +234,48 @@ fn secret_weight_score_standardisation_and_linear_igs() {
         assert!(coef_rel <= 1e-4 && se_rel <= 1e-4);
         assert!(r2 <= 1e-4 && r2c <= 1e-4 && r2i <= 1e-4 && s2 <= 1e-4);
     }
+}
+
+/// The plaintext reference on all sites pooled equals the known answers (tight tolerances:
+/// it is f64 throughout).
+#[test]
+fn plain_reference_matches_expected() {
+    let sites: Vec<Site> = site_prefixes().iter().map(|p| load_site(p)).collect();
+    let weights = sites[0].weights.clone();
+    let dos: Vec<plain::SiteDosages<'_>> = sites
+        .iter()
+        .map(|s| plain::SiteDosages {
+            n_samples: s.iids.len(),
+            dosages: &s.dosages,
+        })
+        .collect();
+    let scores = plain::score_pooled(&dos, &weights);
+    let exp = expected_scores();
+    let iids: Vec<&String> = sites.iter().flat_map(|s| &s.iids).collect();
+    for (s, id) in scores.iter().zip(&iids) {
+        let e = exp[id.as_str()];
+        assert!((s - e).abs() <= 1e-9 * e.abs().max(1.0), "{id}: {s} vs {e}");
+    }
+    let (mean, sd, z) = plain::standardize(&scores);
+    let json = expected_json();
+    let st = &json["prs_standardization"];
+    assert!((mean / st["mean"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    assert!((sd / st["sd_ddof0"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    let cov: Vec<f64> = sites.iter().flat_map(|s| s.covariates.clone()).collect();
+    let y: Vec<f64> = sites.iter().flat_map(|s| s.outcome.clone()).collect();
+    let fit = plain::linear_igs(&z, &cov, COVARIATES.len(), &y).unwrap();
+    let lin = &json["models"]["linear_igs"];
+    for (k, name) in ["const", "prs_z", "age", "male", "bmi", "smoker"]
+        .iter()
+        .enumerate()
+    {
+        let c = lin["coefficients"][name]["coef"].as_f64().unwrap();
+        let se = lin["coefficients"][name]["se"].as_f64().unwrap();
+        assert!((fit.coef[k] / c - 1.0).abs() < 1e-8, "{name}");
+        assert!((fit.se[k] / se - 1.0).abs() < 1e-8, "{name}");
+    }
+    assert!((fit.r2 / lin["r2"].as_f64().unwrap() - 1.0).abs() < 1e-8);
+    assert!(
+        (fit.r2_covariates_only / lin["r2_covariates_only"].as_f64().unwrap() - 1.0).abs() < 1e-8
+    );
 }
