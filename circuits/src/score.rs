@@ -16,7 +16,9 @@
 //!    matrix × fixed-point vector needs no truncation.
 //!
 //! The result is a shared score per individual, in pooled order (sites in party order);
-//! nothing is opened.
+//! nothing is opened. With public weights ([`score_public_weights`]) each site computes
+//! G_s·w itself and only M_s·u is a site-private product: the same numbers for half the
+//! traffic.
 //!
 //! **Standardisation** ([`standardize`]). Σ s_i is local, Σ s_i² one square; with the public
 //! N: mean = Σ s/N, var = Σ s²/N − mean² (population variance), 1/SD by [`funcs::inv_sqrt`]
@@ -51,7 +53,7 @@
 //! linear IGS coefficients, SEs, R², incremental R² and σ² within 1.8e−10 relative of
 //! statsmodels. Online rounds / bytes sent per party: [`score`] 31 / 89.8 MB,
 //! [`standardize`] 35 / 0.32 MB, [`linear_igs`] 328 / 0.79 MB (11 pivots, each a secure
-//! reciprocal). Of the scoring traffic ≈ 86 MB is the opening of the n_s × 2m matrix-product
+//! reciprocal); [`score_public_weights`] 30 / 46.7 MB with the same scores (2.1e−9). Of the scoring traffic ≈ 86 MB is the opening of the n_s × 2m matrix-product
 //! masks in [`private_matvec`] (16 bytes per genotype per peer, twice: dosage and missing
 //! indicator); that is the product the homomorphic path is to replace.
 
@@ -150,11 +152,8 @@ pub fn score<R: Ring, P: Prep>(
     let m = plan.n_variants;
     let me = ctx.me();
     let fx = plan.fx;
-    if plan.site_sizes.len() != ctx.n()
-        || plan.site_sizes.get(me.index()) != Some(&mine.n_samples)
-        || mine.dosages.len() != m * mine.n_samples
-        || weights.is_some_and(|w| w.len() != m)
-    {
+    check_shape(ctx, plan, mine)?;
+    if weights.is_some_and(|w| w.len() != m) {
         return Err(ScoreError::Shape);
     }
     // Weights from the model owner.
@@ -164,49 +163,14 @@ pub fn score<R: Ring, P: Prep>(
         None
     };
     let w = arith::input(ctx, plan.weight_owner, w_enc.as_deref(), m)?;
-    // Local: counts, and the [G | M] matrix in row-major (sample × 2m) layout.
-    let n = mine.n_samples;
-    let mut counts = vec![R::ZERO; 2 * m];
-    let mut gm = vec![R::ZERO; n * 2 * m];
-    for (j, col) in mine.dosages.chunks_exact(n.max(1)).enumerate().take(m) {
-        let (mut c, mut calls) = (0u64, 0u64);
-        for (i, &d) in col.iter().enumerate() {
-            let (g, miss) = if (0..=2).contains(&d) {
-                c += d as u64;
-                calls += 1;
-                (R::from_u64(d as u64), R::ZERO)
-            } else {
-                (R::ZERO, R::ONE)
-            };
-            if let Some(x) = gm.get_mut(i * 2 * m + j) {
-                *x = g;
-            }
-            if let Some(x) = gm.get_mut(i * 2 * m + m + j) {
-                *x = miss;
-            }
-        }
-        if let Some(x) = counts.get_mut(j) {
-            *x = R::from_u64(c);
-        }
-        if let Some(x) = counts.get_mut(m + j) {
-            *x = R::from_u64(calls);
-        }
-    }
-    let mut pooled = SharedVec::<R>::zeros(2 * m);
-    for i in 0..ctx.n() {
-        let owner = party(i)?;
-        let v = (owner == me).then_some(counts.as_slice());
-        pooled = pooled.add(&arith::input(ctx, owner, v, 2 * m)?);
-    }
-    let (c, calls) = (pooled.slice(0, m), pooled.slice(m, m));
-    // Step 1: 2f = c · (1/n_calls).
-    let calls_fx = calls.scale(R::pow2(fx.frac_bits()));
-    let inv = reciprocal_refined(ctx, &calls_fx, fx)?;
-    let two_f = arith::mul(ctx, &c, &inv)?;
+    let local = Local::<R>::compute(mine, m);
+    // Step 1: 2f.
+    let two_f = pooled_two_f(ctx, plan, &local.counts)?;
     // Step 2: u = w ⊙ 2f.
     let u = trunc::mul_fx(ctx, &w, &two_f, fx)?;
     let wu = SharedVec::concat(&[&w, &u]);
     // Step 3: per site, [G_s | M_s] · [w; u].
+    let gm = local.gm();
     let mut parts = Vec::with_capacity(ctx.n());
     for (i, &n_s) in plan.site_sizes.iter().enumerate() {
         let owner = party(i)?;
@@ -215,6 +179,135 @@ pub fn score<R: Ring, P: Prep>(
     }
     let refs: Vec<&SharedVec<R>> = parts.iter().collect();
     Ok(SharedVec::concat(&refs))
+}
+
+/// Public-weight path (e.g. weights straight from the PGS Catalog): the same numbers as
+/// [`score`], but each site computes G_s·w locally in the ring (exactly the value the secure
+/// product would give) and inputs it; only the mean-imputation term M_s·(w ⊙ 2f) is a
+/// site-private product, since the pooled frequencies stay shared. `weights` is the same
+/// public vector at every party; [`ScorePlan::weight_owner`] is not used. About half the
+/// traffic of [`score`].
+pub fn score_public_weights<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    weights: &[f64],
+    mine: &SiteDosages<'_>,
+) -> Result<SharedVec<R>, ScoreError> {
+    let m = plan.n_variants;
+    let me = ctx.me();
+    let fx = plan.fx;
+    check_shape(ctx, plan, mine)?;
+    if weights.len() != m {
+        return Err(ScoreError::Shape);
+    }
+    let w: Vec<R> = fx.encode_slice(weights)?;
+    let local = Local::<R>::compute(mine, m);
+    let two_f = pooled_two_f(ctx, plan, &local.counts)?;
+    let u = trunc::mul_public_fx(ctx, &two_f, &w, fx)?;
+    // Local: G_s · w in the ring (no truncation: integer × fixed point).
+    let gw: Vec<R> = local
+        .g
+        .chunks_exact(m.max(1))
+        .map(|row| {
+            row.iter()
+                .zip(&w)
+                .fold(R::ZERO, |acc, (&g, &wj)| acc + g * wj)
+        })
+        .collect();
+    let mut parts = Vec::with_capacity(ctx.n());
+    for (i, &n_s) in plan.site_sizes.iter().enumerate() {
+        let owner = party(i)?;
+        let own = owner == me;
+        let observed = arith::input(ctx, owner, own.then_some(gw.as_slice()), n_s)?;
+        let imputed = private_matvec(ctx, owner, own.then_some(local.miss.as_slice()), n_s, m, &u)?;
+        parts.push(observed.add(&imputed));
+    }
+    let refs: Vec<&SharedVec<R>> = parts.iter().collect();
+    Ok(SharedVec::concat(&refs))
+}
+
+fn check_shape<P: Prep>(
+    ctx: &Ctx<'_, P>,
+    plan: &ScorePlan,
+    mine: &SiteDosages<'_>,
+) -> Result<(), ScoreError> {
+    if plan.site_sizes.len() != ctx.n()
+        || plan.site_sizes.get(ctx.me().index()) != Some(&mine.n_samples)
+        || mine.dosages.len() != plan.n_variants * mine.n_samples
+    {
+        return Err(ScoreError::Shape);
+    }
+    Ok(())
+}
+
+/// A site's local (plaintext) inputs: per-variant counts [c; n_calls] (2m), and the dosage
+/// matrix G (0 for missing) and missing-indicator matrix M, both sample-major n × m.
+struct Local<R: Ring> {
+    counts: Vec<R>,
+    g: Vec<R>,
+    miss: Vec<R>,
+    m: usize,
+}
+
+impl<R: Ring> Local<R> {
+    fn compute(mine: &SiteDosages<'_>, m: usize) -> Self {
+        let n = mine.n_samples;
+        let mut counts = vec![R::ZERO; 2 * m];
+        let mut g = vec![R::ZERO; n * m];
+        let mut miss = vec![R::ZERO; n * m];
+        for (j, col) in mine.dosages.chunks_exact(n.max(1)).enumerate().take(m) {
+            let (mut c, mut calls) = (0u64, 0u64);
+            for (i, &d) in col.iter().enumerate() {
+                if (0..=2).contains(&d) {
+                    c += d as u64;
+                    calls += 1;
+                    if let Some(x) = g.get_mut(i * m + j) {
+                        *x = R::from_u64(d as u64);
+                    }
+                } else if let Some(x) = miss.get_mut(i * m + j) {
+                    *x = R::ONE;
+                }
+            }
+            if let Some(x) = counts.get_mut(j) {
+                *x = R::from_u64(c);
+            }
+            if let Some(x) = counts.get_mut(m + j) {
+                *x = R::from_u64(calls);
+            }
+        }
+        Self { counts, g, miss, m }
+    }
+
+    /// [G | M], sample-major n × 2m.
+    fn gm(&self) -> Vec<R> {
+        let m = self.m.max(1);
+        self.g
+            .chunks_exact(m)
+            .zip(self.miss.chunks_exact(m))
+            .flat_map(|(a, b)| a.iter().chain(b).copied())
+            .collect()
+    }
+}
+
+/// Pooled 2f_j = c_j · (1/n_j) from every site's counts (shared; nothing opened).
+fn pooled_two_f<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    counts: &[R],
+) -> Result<SharedVec<R>, ScoreError> {
+    let m = plan.n_variants;
+    let fx = plan.fx;
+    let me = ctx.me();
+    let mut pooled = SharedVec::<R>::zeros(2 * m);
+    for i in 0..ctx.n() {
+        let owner = party(i)?;
+        let v = (owner == me).then_some(counts);
+        pooled = pooled.add(&arith::input(ctx, owner, v, 2 * m)?);
+    }
+    let (c, calls) = (pooled.slice(0, m), pooled.slice(m, m));
+    let calls_fx = calls.scale(R::pow2(fx.frac_bits()));
+    let inv = reciprocal_refined(ctx, &calls_fx, fx)?;
+    Ok(arith::mul(ctx, &c, &inv)?)
 }
 
 /// Pooled standardisation of shared scores (all shared).
@@ -599,6 +692,7 @@ mod tests {
                 dosages: dos,
             };
             let s = score::<Z128, _>(ctx, &plan, w, &d).unwrap();
+            let sp = score_public_weights::<Z128, _>(ctx, &plan, &weights, &d).unwrap();
             let st = standardize(ctx, &s, fx).unwrap();
             let c = SiteCovariates {
                 n_samples: sizes[me.index()],
@@ -607,6 +701,10 @@ mod tests {
             };
             let igs = linear_igs(ctx, &plan, 2, &st.z, &c).unwrap();
             let opened = fx.decode_slice(&arith::open(ctx, &s)?);
+            let opened_public = fx.decode_slice(&arith::open(ctx, &sp)?);
+            for (a, b) in opened.iter().zip(&opened_public) {
+                assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+            }
             Ok((opened, igs))
         });
         let sites: Vec<plain::SiteDosages<'_>> = data

@@ -115,6 +115,7 @@ fn expected_json() -> serde_json::Value {
 
 struct Out {
     scores: Vec<f64>,
+    public_scores: Vec<f64>,
     mean: f64,
     sd: f64,
     igs: score::LinearIgs,
@@ -161,23 +162,30 @@ fn secret_weight_score_standardisation_and_linear_igs() {
         };
         let igs = score::linear_igs(ctx, &plan, COVARIATES.len(), &st.z, &cov).unwrap();
         let after_igs = ctx.stats();
+        // Public-weight path: same numbers.
+        let sp = score::score_public_weights::<Z128, _>(ctx, &plan, &site.weights, &dos).unwrap();
+        let after_public = ctx.stats();
         eprintln!(
-            "{me}: rounds / online bytes sent: score {} / {}, standardise {} / {}, linear IGS {} / {}",
+            "{me}: rounds / online bytes sent: score {} / {}, standardise {} / {}, linear IGS {} / {}, public-weight score {} / {}",
             after_score.rounds,
             after_score.online_bytes_sent(n_parties),
             after_std.rounds - after_score.rounds,
             after_std.online_bytes_sent(n_parties) - after_score.online_bytes_sent(n_parties),
             after_igs.rounds - after_std.rounds,
             after_igs.online_bytes_sent(n_parties) - after_std.online_bytes_sent(n_parties),
+            after_public.rounds - after_igs.rounds,
+            after_public.online_bytes_sent(n_parties) - after_igs.online_bytes_sent(n_parties),
         );
         // Test only: open the shared scores and moments to compare with the known answers.
-        let opened = fx
-            .decode_slice(&arith::open(ctx, &SharedVec::concat(&[&s, &st.mean, &st.var])).unwrap());
+        let opened = fx.decode_slice(
+            &arith::open(ctx, &SharedVec::concat(&[&s, &st.mean, &st.var, &sp])).unwrap(),
+        );
         let n = s.len();
         Ok(Out {
             scores: opened[..n].to_vec(),
             mean: opened[n],
             sd: opened[n + 1].sqrt(),
+            public_scores: opened[n + 2..].to_vec(),
             igs,
         })
     });
@@ -195,6 +203,14 @@ fn secret_weight_score_standardisation_and_linear_igs() {
             .zip(&iids)
             .map(|(s, id)| (s - exp[id.as_str()]).abs())
             .fold(0.0, f64::max);
+        let public_abs = o
+            .public_scores
+            .iter()
+            .zip(&iids)
+            .map(|(s, id)| (s - exp[id.as_str()]).abs())
+            .fold(0.0, f64::max);
+        assert_eq!(o.public_scores.len(), iids.len());
+        assert!(public_abs <= 1e-6, "public-weight score error {public_abs}");
         let mean_rel =
             ((o.mean - std_["mean"].as_f64().unwrap()) / std_["mean"].as_f64().unwrap()).abs();
         let sd_rel = ((o.sd - std_["sd_ddof0"].as_f64().unwrap())
@@ -220,7 +236,7 @@ fn secret_weight_score_standardisation_and_linear_igs() {
             rel(o.igs.sigma2, "sigma2"),
         );
         eprintln!(
-            "party {}: score max abs err {max_abs:.3e}; mean rel {mean_rel:.3e}, sd rel {sd_rel:.3e}; \
+            "party {}: score max abs err {max_abs:.3e} (public weights {public_abs:.3e}); mean rel {mean_rel:.3e}, sd rel {sd_rel:.3e}; \
              IGS coef rel {coef_rel:.3e}, se rel {se_rel:.3e}, r2 {r2:.3e}, r2_cov {r2c:.3e}, \
              r2_inc {r2i:.3e}, sigma2 {s2:.3e}; rounds {} (+{} with the dealer), online bytes sent {}, total {}",
             p.party,
