@@ -549,6 +549,211 @@ pub fn linear_igs<R: Ring, P: Prep>(
     })
 }
 
+/// The revealed logistic IGS model (Logit of a 0/1 outcome on 1, prs_z, covariates).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogisticIgs {
+    /// Samples.
+    pub n: usize,
+    /// Coefficients: intercept, prs_z, covariates in plan order.
+    pub coef: Vec<f64>,
+    /// Standard errors (from the observed information at the last iterate).
+    pub se: Vec<f64>,
+}
+
+/// Logistic IGS by Newton's method (IRLS) for a public number of iterations, from β = 0:
+/// η = β₀ + β₁z + Cβ_c (the covariate part is a site-private product per site),
+/// p = σ(η) by [`funcs::sigmoid`], w = p(1 − p), then H = XᵀWX/N and g = Xᵀ(y − p)/N
+/// (site-private products Oᵀw, Vᵀ(wz), Vᵀ(y − p) with O the per-sample outer products of
+/// v = (1, covariates)), δ = H⁻¹g by the same Gauss–Jordan as [`linear_igs`], β += δ.
+/// Reveals β and diag(H⁻¹) (equivalently the SEs) only; `mine.outcome` holds 0/1.
+pub fn logistic_igs<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    n_cov: usize,
+    z: &SharedVec<R>,
+    mine: &SiteCovariates<'_>,
+    iterations: usize,
+) -> Result<LogisticIgs, ScoreError> {
+    let me = ctx.me();
+    let fx = plan.fx;
+    let f = fx.frac_bits();
+    let n = plan.n_total();
+    let n_s = mine.n_samples;
+    if z.len() != n
+        || plan.site_sizes.get(me.index()) != Some(&n_s)
+        || mine.covariates.len() != n_s * n_cov
+        || mine.outcome.len() != n_s
+        || n <= n_cov + 2
+    {
+        return Err(ScoreError::Shape);
+    }
+    let q = n_cov + 1;
+    let d = q + 1;
+    let pairs: Vec<(usize, usize)> = (0..q).flat_map(|a| (a..q).map(move |b| (a, b))).collect();
+    let t = pairs.len();
+    // Local: C (n_s × n_cov), Vᵀ (q × n_s), Oᵀ (t × n_s).
+    let mut vt = vec![0.0; q * n_s];
+    let mut ot = vec![0.0; t * n_s];
+    for i in 0..n_s {
+        let cov = mine
+            .covariates
+            .get(i * n_cov..(i + 1) * n_cov)
+            .ok_or(ScoreError::Shape)?;
+        let v: Vec<f64> = std::iter::once(1.0).chain(cov.iter().copied()).collect();
+        for (a, &va) in v.iter().enumerate() {
+            if let Some(x) = vt.get_mut(a * n_s + i) {
+                *x = va;
+            }
+        }
+        for (k, &(a, b)) in pairs.iter().enumerate() {
+            if let (Some(x), Some(va), Some(vb)) = (ot.get_mut(k * n_s + i), v.get(a), v.get(b)) {
+                *x = va * vb;
+            }
+        }
+    }
+    let c_enc: Vec<R> = fx.encode_slice(mine.covariates)?;
+    let vt_enc: Vec<R> = fx.encode_slice(&vt)?;
+    let ot_enc: Vec<R> = fx.encode_slice(&ot)?;
+    let y_enc: Vec<R> = fx.encode_slice(mine.outcome)?;
+    let mut y_parts = Vec::with_capacity(ctx.n());
+    for (i, &size) in plan.site_sizes.iter().enumerate() {
+        let owner = party(i)?;
+        y_parts.push(arith::input(
+            ctx,
+            owner,
+            (owner == me).then_some(y_enc.as_slice()),
+            size,
+        )?);
+    }
+    let y_refs: Vec<&SharedVec<R>> = y_parts.iter().collect();
+    let y = SharedVec::concat(&y_refs);
+    let inv_n = fx.encode::<R>(1.0 / n as f64)?;
+    let mut beta = SharedVec::<R>::zeros(d);
+    let mut inv_diag = SharedVec::<R>::zeros(d);
+    for _ in 0..iterations {
+        // η.
+        let mut cov_parts = Vec::with_capacity(ctx.n());
+        for (i, &size) in plan.site_sizes.iter().enumerate() {
+            let owner = party(i)?;
+            cov_parts.push(private_matvec(
+                ctx,
+                owner,
+                (owner == me).then_some(c_enc.as_slice()),
+                size,
+                n_cov,
+                &beta.slice(2, n_cov),
+            )?);
+        }
+        let c_refs: Vec<&SharedVec<R>> = cov_parts.iter().collect();
+        let cov_eta = trunc::trunc(ctx, &SharedVec::concat(&c_refs), f)?;
+        let z_eta = trunc::mul_fx(ctx, z, &beta.slice(1, 1).repeat_each(n), fx)?;
+        let eta = cov_eta.add(&z_eta).add(&beta.slice(0, 1).repeat_each(n));
+        // p, w, residual.
+        let p = funcs::sigmoid(ctx, &eta, fx)?;
+        let p2 = trunc::mul_fx(ctx, &p, &p, fx)?;
+        let w = p.sub(&p2);
+        let r = y.sub(&p);
+        let wz = trunc::mul_fx(ctx, &w, z, fx)?;
+        let zz = trunc::mul_fx(
+            ctx,
+            &SharedVec::concat(&[&wz, &r]),
+            &SharedVec::concat(&[z, z]),
+            fx,
+        )?;
+        let z_sums = zz.sum_groups(n); // [Σ w z², Σ z r]
+        // Site-private products.
+        let mut ow = SharedVec::<R>::zeros(t);
+        let mut vwz = SharedVec::<R>::zeros(q);
+        let mut vr = SharedVec::<R>::zeros(q);
+        let mut offset = 0;
+        for (i, &size) in plan.site_sizes.iter().enumerate() {
+            let owner = party(i)?;
+            let own = owner == me;
+            let (ws, wzs, rs) = (
+                w.slice(offset, size),
+                wz.slice(offset, size),
+                r.slice(offset, size),
+            );
+            offset += size;
+            ow = ow.add(&private_matvec(
+                ctx,
+                owner,
+                own.then_some(ot_enc.as_slice()),
+                t,
+                size,
+                &ws,
+            )?);
+            vwz = vwz.add(&private_matvec(
+                ctx,
+                owner,
+                own.then_some(vt_enc.as_slice()),
+                q,
+                size,
+                &wzs,
+            )?);
+            vr = vr.add(&private_matvec(
+                ctx,
+                owner,
+                own.then_some(vt_enc.as_slice()),
+                q,
+                size,
+                &rs,
+            )?);
+        }
+        let prods = trunc::trunc(ctx, &SharedVec::concat(&[&ow, &vwz, &vr]), f)?;
+        let all = SharedVec::concat(&[&prods, &z_sums]);
+        let all = trunc::mul_public_fx(ctx, &all, &vec![inv_n; all.len()], fx)?;
+        let (ow, vwz, vr) = (all.slice(0, t), all.slice(t, q), all.slice(t + q, q));
+        let (wzz, zr) = (all.slice(t + 2 * q, 1), all.slice(t + 2 * q + 1, 1));
+        // Augmented [H g; gᵀ 0] over u = (1, z, covariates).
+        let v_of = |k: usize| -> Option<usize> {
+            match k {
+                0 => Some(0),
+                1 => None,
+                k => Some(k - 1),
+            }
+        };
+        let pair_index = |a: usize, b: usize| {
+            let (a, b) = (a.min(b), a.max(b));
+            pairs.iter().position(|&x| x == (a, b))
+        };
+        let mut entries: Vec<SharedVec<R>> = Vec::with_capacity(d * d + 2 * d);
+        for a in 0..=d {
+            for b in 0..=d {
+                let e = match (a == d, b == d) {
+                    (true, true) => SharedVec::zeros(1),
+                    (true, false) | (false, true) => match v_of(a.min(b)) {
+                        Some(k) => vr.slice(k, 1),
+                        None => zr.clone(),
+                    },
+                    (false, false) => match (v_of(a), v_of(b)) {
+                        (Some(x), Some(y)) => ow.slice(
+                            pair_index(x, y).ok_or(ProtocolError::Unreachable("pair"))?,
+                            1,
+                        ),
+                        (None, Some(k)) | (Some(k), None) => vwz.slice(k, 1),
+                        (None, None) => wzz.clone(),
+                    },
+                };
+                entries.push(e);
+            }
+        }
+        let refs: Vec<&SharedVec<R>> = entries.iter().collect();
+        let fit = solve_normal(ctx, &SharedVec::concat(&refs), d + 1, fx)?;
+        beta = beta.add(&fit.beta);
+        inv_diag = fit.inv_diag;
+    }
+    let out = fx.decode_slice(&arith::open(ctx, &SharedVec::concat(&[&beta, &inv_diag]))?);
+    let coef = out.get(..d).ok_or(ScoreError::Shape)?.to_vec();
+    let se = out
+        .get(d..2 * d)
+        .ok_or(ScoreError::Shape)?
+        .iter()
+        .map(|&v| (v / n as f64).max(0.0).sqrt())
+        .collect();
+    Ok(LogisticIgs { n, coef, se })
+}
+
 /// Shared solution of a normal-equation system.
 struct NormalFit<R: Ring> {
     beta: SharedVec<R>,

@@ -3,7 +3,8 @@
 //! `expected/score_pooled.full.tsv` and `expected/expected.json` (data/small/README.md §4a, §4c).
 //!
 //! Tolerances (Z_2^128, f = 40): scores ≤ 1e-6 absolute, mean and SD ≤ 1e-6 relative, linear
-//! IGS coefficients, SE, R² ≤ 1e-4 relative.
+//! IGS coefficients, SE, R² and logistic IGS coefficients, SE, OR per SD and its 95% CI
+//! ≤ 1e-4 relative.
 
 #![allow(
     clippy::unwrap_used,
@@ -31,6 +32,9 @@ use protocols::testing::run_with_dealer;
 
 /// The job: outcome and covariates by name. `male` is derived from `sex` (1 = male).
 const OUTCOME: &str = "qt";
+const BINARY_OUTCOME: &str = "disease";
+/// Newton iterations of the logistic IGS (public, from β = 0).
+const NEWTON_ITERATIONS: usize = 10;
 const COVARIATES: &[&str] = &["age", "male", "bmi", "smoker"];
 const SCORE_FILE: &str = "pgs/PGS_SMALL.txt";
 
@@ -56,6 +60,7 @@ struct Site {
     dosages: Vec<i8>,
     covariates: Vec<f64>,
     outcome: Vec<f64>,
+    binary: Vec<f64>,
 }
 
 fn load_site(prefix: &Path) -> Site {
@@ -86,6 +91,7 @@ fn load_site(prefix: &Path) -> Site {
             .flat_map(|i| covs.iter().map(move |c| c[i]))
             .collect(),
         outcome: column(OUTCOME),
+        binary: column(BINARY_OUTCOME),
         iids,
     }
 }
@@ -119,6 +125,7 @@ struct Out {
     mean: f64,
     sd: f64,
     igs: score::LinearIgs,
+    logit: score::LogisticIgs,
 }
 
 #[test]
@@ -162,6 +169,20 @@ fn secret_weight_score_standardisation_and_linear_igs() {
         };
         let igs = score::linear_igs(ctx, &plan, COVARIATES.len(), &st.z, &cov).unwrap();
         let after_igs = ctx.stats();
+        let bin = SiteCovariates {
+            n_samples: site.iids.len(),
+            covariates: &site.covariates,
+            outcome: &site.binary,
+        };
+        let logit =
+            score::logistic_igs(ctx, &plan, COVARIATES.len(), &st.z, &bin, NEWTON_ITERATIONS)
+                .unwrap();
+        let after_logit = ctx.stats();
+        eprintln!(
+            "{me}: logistic IGS rounds {}, online bytes sent {}",
+            after_logit.rounds - after_igs.rounds,
+            after_logit.online_bytes_sent(n_parties) - after_igs.online_bytes_sent(n_parties)
+        );
         // Public-weight path: same numbers.
         let sp = score::score_public_weights::<Z128, _>(ctx, &plan, &site.weights, &dos).unwrap();
         let after_public = ctx.stats();
@@ -173,8 +194,8 @@ fn secret_weight_score_standardisation_and_linear_igs() {
             after_std.online_bytes_sent(n_parties) - after_score.online_bytes_sent(n_parties),
             after_igs.rounds - after_std.rounds,
             after_igs.online_bytes_sent(n_parties) - after_std.online_bytes_sent(n_parties),
-            after_public.rounds - after_igs.rounds,
-            after_public.online_bytes_sent(n_parties) - after_igs.online_bytes_sent(n_parties),
+            after_public.rounds - after_logit.rounds,
+            after_public.online_bytes_sent(n_parties) - after_logit.online_bytes_sent(n_parties),
         );
         // Test only: open the shared scores and moments to compare with the known answers.
         let opened = fx.decode_slice(
@@ -187,6 +208,7 @@ fn secret_weight_score_standardisation_and_linear_igs() {
             sd: opened[n + 1].sqrt(),
             public_scores: opened[n + 2..].to_vec(),
             igs,
+            logit,
         })
     });
     let exp = expected_scores();
@@ -245,6 +267,29 @@ fn secret_weight_score_standardisation_and_linear_igs() {
             p.stats.online_bytes_sent(prefixes.len()),
             p.stats.total_bytes_sent()
         );
+        let lg = &json["models"]["logistic_igs"];
+        let (mut lcoef, mut lse): (f64, f64) = (0.0, 0.0);
+        for (k, name) in names.iter().enumerate() {
+            let c = lg["coefficients"][name]["coef"].as_f64().unwrap();
+            let se = lg["coefficients"][name]["se"].as_f64().unwrap();
+            lcoef = lcoef.max(((o.logit.coef[k] - c) / c).abs());
+            lse = lse.max(((o.logit.se[k] - se) / se).abs());
+        }
+        let or = o.logit.coef[1].exp();
+        let or_rel = (or / lg["or_per_sd"].as_f64().unwrap() - 1.0).abs();
+        let z975 = 1.959963984540054;
+        let ci = [
+            (o.logit.coef[1] - z975 * o.logit.se[1]).exp(),
+            (o.logit.coef[1] + z975 * o.logit.se[1]).exp(),
+        ];
+        let ci_rel = (0..2)
+            .map(|k| (ci[k] / lg["or_ci95"][k].as_f64().unwrap() - 1.0).abs())
+            .fold(0.0, f64::max);
+        eprintln!(
+            "party {}: logistic IGS coef rel {lcoef:.3e}, se rel {lse:.3e}, OR/SD rel {or_rel:.3e}, CI rel {ci_rel:.3e}",
+            p.party
+        );
+        assert!(lcoef <= 1e-4 && lse <= 1e-4 && or_rel <= 1e-4 && ci_rel <= 1e-4);
         assert!(max_abs <= 1e-6, "score error {max_abs}");
         assert!(mean_rel <= 1e-6 && sd_rel <= 1e-6);
         assert!(coef_rel <= 1e-4 && se_rel <= 1e-4);
