@@ -336,6 +336,19 @@ fn plain_reference_matches_expected() {
         assert!((fit.se[k] / se - 1.0).abs() < 1e-8, "{name}");
     }
     assert!((fit.r2 / lin["r2"].as_f64().unwrap() - 1.0).abs() < 1e-8);
+    let yb: Vec<f64> = sites.iter().flat_map(|s| s.binary.clone()).collect();
+    let (coef, se) =
+        plain::logistic_igs(&z, &cov, COVARIATES.len(), &yb, NEWTON_ITERATIONS).unwrap();
+    let lg = &json["models"]["logistic_igs"];
+    for (k, name) in ["const", "prs_z", "age", "male", "bmi", "smoker"]
+        .iter()
+        .enumerate()
+    {
+        let c = lg["coefficients"][name]["coef"].as_f64().unwrap();
+        let s = lg["coefficients"][name]["se"].as_f64().unwrap();
+        assert!((coef[k] / c - 1.0).abs() < 1e-8, "{name}");
+        assert!((se[k] / s - 1.0).abs() < 1e-8, "{name}");
+    }
     assert!(
         (fit.r2_covariates_only / lin["r2_covariates_only"].as_f64().unwrap() - 1.0).abs() < 1e-8
     );

@@ -167,3 +167,50 @@ fn ols(x: &[Vec<f64>], y: &[f64]) -> Option<(Vec<f64>, Vec<f64>, f64)> {
         .sum();
     Some((beta, diag, rss))
 }
+
+/// Logistic regression of a 0/1 outcome on (1, z, covariates) by Newton's method from β = 0
+/// for `iterations` steps: (β, SE from the information at the last iterate).
+pub fn logistic_igs(
+    z: &[f64],
+    covariates: &[f64],
+    n_cov: usize,
+    y: &[f64],
+    iterations: usize,
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    let n = y.len();
+    let x: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            let mut r = vec![1.0, z.get(i).copied().unwrap_or(0.0)];
+            r.extend(
+                covariates
+                    .get(i * n_cov..(i + 1) * n_cov)
+                    .unwrap_or_default(),
+            );
+            r
+        })
+        .collect();
+    let d = n_cov + 2;
+    let mut beta = vec![0.0; d];
+    let mut diag = vec![0.0; d];
+    for _ in 0..iterations {
+        // Weighted rows √w·x and working response so that one OLS step is a Newton step:
+        // solve (XᵀWX) δ = Xᵀ(y − p) via rows scaled by √w and response (y − p)/√w.
+        let mut xs = Vec::with_capacity(n);
+        let mut rs = Vec::with_capacity(n);
+        for (r, &yi) in x.iter().zip(y) {
+            let eta: f64 = r.iter().zip(&beta).map(|(a, b)| a * b).sum();
+            let p = 1.0 / (1.0 + (-eta).exp());
+            let w = (p * (1.0 - p)).max(1e-300);
+            let s = w.sqrt();
+            xs.push(r.iter().map(|v| v * s).collect::<Vec<f64>>());
+            rs.push((yi - p) / s);
+        }
+        let (delta, dg, _) = ols(&xs, &rs)?;
+        for (b, dl) in beta.iter_mut().zip(&delta) {
+            *b += dl;
+        }
+        diag = dg;
+    }
+    let se = diag.iter().map(|v| v.max(0.0).sqrt()).collect();
+    Some((beta, se))
+}
