@@ -285,11 +285,27 @@ fn secret_weight_score_standardisation_and_linear_igs() {
         let ci_rel = (0..2)
             .map(|k| (ci[k] / lg["or_ci95"][k].as_f64().unwrap() - 1.0).abs())
             .fold(0.0, f64::max);
+        let lrel = |a: f64, key: &str| (a / lg[key].as_f64().unwrap() - 1.0).abs();
+        let (llf, lln, nk, nkc, nki) = (
+            lrel(o.logit.llf, "llf"),
+            lrel(o.logit.llnull, "llnull"),
+            lrel(o.logit.nagelkerke_r2, "nagelkerke_r2"),
+            lrel(
+                o.logit.nagelkerke_r2_covariates_only,
+                "nagelkerke_r2_covariates_only",
+            ),
+            lrel(
+                o.logit.nagelkerke_r2 - o.logit.nagelkerke_r2_covariates_only,
+                "nagelkerke_r2_incremental",
+            ),
+        );
         eprintln!(
-            "party {}: logistic IGS coef rel {lcoef:.3e}, se rel {lse:.3e}, OR/SD rel {or_rel:.3e}, CI rel {ci_rel:.3e}",
+            "party {}: logistic IGS coef rel {lcoef:.3e}, se rel {lse:.3e}, OR/SD rel {or_rel:.3e}, CI rel {ci_rel:.3e}, \
+             llf {llf:.3e}, llnull {lln:.3e}, Nagelkerke {nk:.3e}, covariates-only {nkc:.3e}, incremental {nki:.3e}",
             p.party
         );
         assert!(lcoef <= 1e-4 && lse <= 1e-4 && or_rel <= 1e-4 && ci_rel <= 1e-4);
+        assert!(llf <= 1e-4 && lln <= 1e-4 && nk <= 1e-4 && nkc <= 1e-4 && nki <= 1e-4);
         assert!(max_abs <= 1e-6, "score error {max_abs}");
         assert!(mean_rel <= 1e-6 && sd_rel <= 1e-6);
         assert!(coef_rel <= 1e-4 && se_rel <= 1e-4);
