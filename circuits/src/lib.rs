@@ -11,9 +11,11 @@
 //! ```
 //!
 //! Modules: [`plain`] (references), [`qc`] (pooled QC), [`gwas`] (pooled linear GWAS),
-//! [`fit`] (PRS weight fitting: pooled standardisation, ridge).
+//! [`fit`] (PRS weight fitting: pooled standardisation, ridge), [`score`] (secret-weight
+//! scoring, PRS standardisation, linear IGS).
 
 pub mod fit;
 pub mod gwas;
 pub mod plain;
 pub mod qc;
+pub mod score;

@@ -6,8 +6,10 @@
 //! - [`linear`]: per-variant OLS with covariates via pooled sufficient statistics.
 //! - [`prs`]: standardisation, ridge, elastic net and leave-one-site-out R² from pooled
 //!   aggregates.
+//! - [`score`]: pooled scoring with mean imputation, standardisation, linear IGS (OLS).
 
 pub mod linear;
 pub mod prs;
 pub mod qc;
+pub mod score;
 pub mod stats;
