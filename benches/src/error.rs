@@ -25,6 +25,8 @@ pub enum BenchError {
         /// The missing function.
         missing: &'static str,
     },
+    /// Setting up or using the network transport failed.
+    Net(String),
     /// The parameters do not make sense for the workload (size 0, one party…).
     BadParams(String),
     /// A state the code believes impossible.
@@ -41,6 +43,7 @@ impl fmt::Display for BenchError {
                 "workload {workload} is not yet available: it needs {missing}, which protocols \
                  does not provide yet"
             ),
+            Self::Net(s) => write!(f, "network: {s}"),
             Self::BadParams(s) => write!(f, "bad parameters: {s}"),
             Self::Unreachable(s) => write!(f, "internal error (unreachable state): {s}"),
         }

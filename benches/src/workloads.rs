@@ -3,9 +3,10 @@
 //! Adding a workload is one function and one line: write `fn run(&Params) -> Result<Report,
 //! BenchError>` in a module under `workloads/` (inputs from [`crate::data`], the protocol inside
 //! [`crate::harness::run_timed`], a plaintext baseline and reference in the same run), and list
-//! it in [`WORKLOADS`]. Planned: `NET`, `W1`, `W4`, `G1`, `W5` (later issues).
+//! it in [`WORKLOADS`]. Planned: `W1`, `W4`, `G1`, `W5` (later issues).
 
 pub mod elementwise;
+pub mod net;
 pub mod w2;
 
 use crate::error::BenchError;
@@ -45,6 +46,7 @@ pub const WORKLOADS: &[Workload] = &[
     elementwise::CMP,
     elementwise::SIGMOID,
     elementwise::RECIP,
+    net::NET,
 ];
 
 /// The workload called `name` (case-insensitive).
