@@ -14,9 +14,8 @@ use std::process::Command;
 
 use parties::data::plink::{Fileset, PlinkError, discover_filesets};
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/small")
-}
+mod common;
+use common::data_dir;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("igs-mpc-test-{}-{name}", std::process::id()));

@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::data_dir;
+
 const BIN: &str = env!("CARGO_BIN_EXE_igs-mpc");
 const TIMEOUT_MS: u64 = 2000;
 
@@ -29,10 +32,6 @@ impl Drop for Kids {
             let _ = c.wait();
         }
     }
-}
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/small")
 }
 
 /// Site names discovered from `<site>.pheno.tsv`.

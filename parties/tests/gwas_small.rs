@@ -26,32 +26,12 @@ use parties::data::pheno::read_pheno;
 use parties::data::plink::{Fileset, MISSING, discover_filesets};
 use protocols::testing::run_with_dealer;
 
+mod common;
+use common::{col, data_dir, read_tsv};
+
 /// The job: phenotype and covariates by name. `male` is derived from `sex` (1 = male).
 const PHENOTYPE: &str = "qt";
 const COVARIATES: &[&str] = &["age", "male", "bmi", "smoker"];
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/small")
-}
-
-fn read_tsv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .unwrap()
-        .split('\t')
-        .map(str::to_owned)
-        .collect();
-    let rows = lines
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect();
-    (header, rows)
-}
-
-fn col(header: &[String], name: &str) -> usize {
-    header.iter().position(|h| h == name).unwrap()
-}
 
 /// Site prefixes with both a fileset and a phenotype table.
 fn site_prefixes() -> Vec<PathBuf> {

@@ -23,30 +23,14 @@ use parties::data::plink::{Fileset, MISSING, discover_filesets};
 use protocols::arith;
 use protocols::testing::run_with_dealer;
 
+mod common;
+use common::{data_dir, read_tsv};
+
 const PHENOTYPE: &str = "qt";
 const LAMBDAS: [f64; 3] = [100.0, 1000.0, 10000.0];
 /// CG steps of the secure fit.
 const CG_STEPS: usize = fit::DEFAULT_CG_STEPS;
 const ALPHAS: [f64; 2] = [0.05, 0.02];
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/small")
-}
-
-fn read_tsv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .unwrap()
-        .split('\t')
-        .map(str::to_owned)
-        .collect();
-    let rows = lines
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect();
-    (header, rows)
-}
 
 fn site_prefixes() -> Vec<PathBuf> {
     let v: Vec<PathBuf> = discover_filesets(&data_dir())

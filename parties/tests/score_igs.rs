@@ -30,6 +30,9 @@ use parties::data::score::load_genotypes;
 use protocols::arith;
 use protocols::testing::run_with_dealer;
 
+mod common;
+use common::data_dir;
+
 /// The job: outcome and covariates by name. `male` is derived from `sex` (1 = male).
 const OUTCOME: &str = "qt";
 const BINARY_OUTCOME: &str = "disease";
@@ -37,10 +40,6 @@ const BINARY_OUTCOME: &str = "disease";
 const NEWTON_ITERATIONS: usize = 10;
 const COVARIATES: &[&str] = &["age", "male", "bmi", "smoker"];
 const SCORE_FILE: &str = "pgs/PGS_SMALL.txt";
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/small")
-}
 
 fn site_prefixes() -> Vec<PathBuf> {
     let v: Vec<PathBuf> = discover_filesets(&data_dir())

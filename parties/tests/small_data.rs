@@ -13,7 +13,7 @@
 )]
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use parties::data::genotypes::Genotypes;
 use parties::data::harmonize::{
@@ -26,32 +26,11 @@ use parties::data::score::{
     DEFAULT_BLOCK_BYTES, Imputation, SampleScore, load_genotypes, score_fileset, score_genotypes,
 };
 
+mod common;
+use common::{col, data_dir, read_tsv};
+
 const REL_TOL: f64 = 1e-9;
 const ABS_TOL: f64 = 1e-11;
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/small")
-}
-
-/// Reads a TSV with a header into (header, rows).
-fn read_tsv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .unwrap()
-        .split('\t')
-        .map(str::to_owned)
-        .collect();
-    let rows = lines
-        .map(|l| l.split('\t').map(str::to_owned).collect())
-        .collect();
-    (header, rows)
-}
-
-fn column(header: &[String], name: &str) -> usize {
-    header.iter().position(|h| h == name).unwrap()
-}
 
 fn sites() -> Vec<(String, Fileset)> {
     let prefixes = discover_filesets(&data_dir()).unwrap();
@@ -77,10 +56,10 @@ fn harmonize_site(fileset: &Fileset, scoring: &ScoringFile) -> Harmonization {
 fn bed_reader_counts_equal_freq_tsv() {
     let (header, rows) = read_tsv(&data_dir().join("expected/freq.tsv"));
     for (site, fileset) in sites() {
-        let alt_count = column(&header, &format!("{site}_alt_count"));
-        let obs = column(&header, &format!("{site}_allele_obs"));
-        let missing = column(&header, &format!("{site}_missing_calls"));
-        let (id_col, alt_col) = (column(&header, "ID"), column(&header, "ALT"));
+        let alt_count = col(&header, &format!("{site}_alt_count"));
+        let obs = col(&header, &format!("{site}_allele_obs"));
+        let missing = col(&header, &format!("{site}_missing_calls"));
+        let (id_col, alt_col) = (col(&header, "ID"), col(&header, "ALT"));
         let mut bed = fileset.bed_reader().unwrap();
         let n = fileset.samples().len();
         let (mut buf, mut out) = (Vec::new(), vec![0i8; n]);
@@ -114,12 +93,7 @@ fn harmonization_matches_expected_lists() {
     let (dh, drows) = read_tsv(&data_dir().join("pgs/PGS_SMALL.dropped.tsv"));
     let expected_dropped: BTreeMap<String, String> = drows
         .iter()
-        .map(|r| {
-            (
-                r[column(&dh, "rsID")].clone(),
-                r[column(&dh, "reason")].clone(),
-            )
-        })
+        .map(|r| (r[col(&dh, "rsID")].clone(), r[col(&dh, "reason")].clone()))
         .collect();
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(data_dir().join("expected/expected.json")).unwrap(),
@@ -131,20 +105,20 @@ fn harmonization_matches_expected_lists() {
         // Kept rows: same IDs, effect letters, weights, actions, and ALT/REF orientation.
         assert_eq!(h.kept.len(), hrows.len(), "{site}");
         for (k, r) in h.kept.iter().zip(&hrows) {
-            assert_eq!(k.id, r[column(&hh, "ID")], "{site}");
+            assert_eq!(k.id, r[col(&hh, "ID")], "{site}");
             assert_eq!(
                 k.effect_allele,
-                r[column(&hh, "effect_allele")],
+                r[col(&hh, "effect_allele")],
                 "{site} {}",
                 k.id
             );
             assert_eq!(
                 k.weight,
-                r[column(&hh, "effect_weight")].parse::<f64>().unwrap()
+                r[col(&hh, "effect_weight")].parse::<f64>().unwrap()
             );
-            assert_eq!(k.action.as_str(), r[column(&hh, "harmonization")]);
-            let effect_is_alt = r[column(&hh, "effect_is_alt")] == "1";
-            assert_eq!(k.effect_allele == r[column(&hh, "alt")], effect_is_alt);
+            assert_eq!(k.action.as_str(), r[col(&hh, "harmonization")]);
+            let effect_is_alt = r[col(&hh, "effect_is_alt")] == "1";
+            assert_eq!(k.effect_allele == r[col(&hh, "alt")], effect_is_alt);
             let v = &fileset.variants()[k.variant_index];
             assert_eq!(k.effect_is_a1, k.effect_allele == v.a1);
         }
@@ -186,7 +160,7 @@ fn harmonization_matches_expected_lists() {
             .kept
             .iter()
             .zip(&hrows)
-            .filter(|(k, r)| k.effect_allele != r[column(&hh, "alt")])
+            .filter(|(k, r)| k.effect_allele != r[col(&hh, "alt")])
             .count();
         assert_eq!(effect_is_ref, n(&counts["kept_effect_is_ref"]));
         assert!((h.overlap() - 561.0 / 573.0).abs() < 1e-15);
@@ -226,8 +200,8 @@ fn compare_scores(
         max_rel = max_rel.max(err / theirs.abs().max(1e-300));
     };
     for ((iid, (m, nm)), r) in iids.iter().zip(mean.iter().zip(nomi)).zip(&rows) {
-        assert_eq!(iid, &r[column(&h, "IID")]);
-        let int = |name: &str| r[column(&h, name)].parse::<u64>().unwrap();
+        assert_eq!(iid, &r[col(&h, "IID")]);
+        let int = |name: &str| r[col(&h, name)].parse::<u64>().unwrap();
         assert_eq!(m.allele_ct, int("ALLELE_CT"), "{label} {iid}");
         assert_eq!(m.denom, int("DENOM"), "{label} {iid}");
         assert_eq!(
@@ -238,17 +212,17 @@ fn compare_scores(
         assert_eq!(nm.allele_ct, m.allele_ct);
         assert_eq!(nm.denom, nm.allele_ct);
         assert_eq!(nm.named_allele_dosage_sum, m.named_allele_dosage_sum);
-        check("SCORE1_SUM", m.score_sum, &r[column(&h, "SCORE1_SUM")]);
-        check("SCORE1_AVG", m.score_avg, &r[column(&h, "SCORE1_AVG")]);
+        check("SCORE1_SUM", m.score_sum, &r[col(&h, "SCORE1_SUM")]);
+        check("SCORE1_AVG", m.score_avg, &r[col(&h, "SCORE1_AVG")]);
         check(
             "NOMI_SCORE1_SUM",
             nm.score_sum,
-            &r[column(&h, "NOMI_SCORE1_SUM")],
+            &r[col(&h, "NOMI_SCORE1_SUM")],
         );
         check(
             "NOMI_SCORE1_AVG",
             nm.score_avg,
-            &r[column(&h, "NOMI_SCORE1_AVG")],
+            &r[col(&h, "NOMI_SCORE1_AVG")],
         );
     }
     max_rel

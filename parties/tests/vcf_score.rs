@@ -23,9 +23,8 @@ use parties::data::plink::{Fileset, MISSING, discover_filesets};
 use parties::data::score::{DEFAULT_BLOCK_BYTES, Imputation, score_fileset, score_vcf};
 use parties::data::vcf::VcfSite;
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/small")
-}
+mod common;
+use common::data_dir;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("igs-mpc-test-{}-{name}", std::process::id()));
