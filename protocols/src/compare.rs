@@ -146,8 +146,7 @@ fn lt_leaves(
         let lt = and_sp(rh, &nh).xor(&and_sp(rl, &nhl)).xor(&and_sp(p, &nl));
         // EQ = n_h·n_l ⊕ n_h·r_l ⊕ n_l·r_h ⊕ p
         let eq = if j > 0 {
-            let e = and_sp(rl, &nh).xor(&and_sp(rh, &nl)).xor(p);
-            Some(xor_sp(first, &e, &nhl)?)
+            Some(pair_eq(first, rl, rh, p, &nl, &nh, &nhl)?)
         } else {
             None
         };
@@ -169,6 +168,21 @@ fn lt_leaves(
         });
     }
     Ok(nodes)
+}
+
+/// EQ of a pair of bits (h = 2j+1, l = 2j), local: n_h·n_l ⊕ n_h·r_l ⊕ n_l·r_h ⊕ p, with
+/// n = ¬c public, r the dealer's mask bits and p = r_h·r_l their pair product (`nhl` = n_h·n_l).
+fn pair_eq(
+    first: bool,
+    rl: &SharedBits,
+    rh: &SharedBits,
+    p: &SharedBits,
+    nl: &[u64],
+    nh: &[u64],
+    nhl: &[u64],
+) -> Result<SharedBits> {
+    let e = and_sp(rl, nh).xor(&and_sp(rh, nl)).xor(p);
+    xor_sp(first, &e, nhl)
 }
 
 /// Step 4, one later level: combines nodes (2j, 2j+1) as (lo, hi), all in one round.
@@ -347,8 +361,8 @@ fn eq_leaves(
             .pairs
             .get(j)
             .ok_or(ProtocolError::Unreachable("pair product"))?;
-        let e = and_sp(rbit(lo)?, &nh).xor(&and_sp(rbit(hi)?, &nl)).xor(p);
-        out.push(xor_sp(first, &e, &and_pp(&nh, &nl))?);
+        let nhl = and_pp(&nh, &nl);
+        out.push(pair_eq(first, rbit(lo)?, rbit(hi)?, p, &nl, &nh, &nhl)?);
     }
     if l % 2 == 1 {
         let i = (l - 1) as usize;
