@@ -14,7 +14,9 @@
 //! 3. Conjugate gradient on (G + (λ/N) I) β = b for every λ of the plan at once (vectors are
 //!    λ-major, L × p), a fixed, public number of steps `iters` from β = 0. Each step: one
 //!    product G·D (below), q = G·D + c·D, p'q and r'r as batched dot products, one batched
-//!    [`reciprocal_refined`] of (p'q, r'r) for all λ, then the usual updates. ≈ 40 rounds.
+//!    [`reciprocal_refined`] of (p'q, r'r) for all λ, the quotients α = r'r/p'q and
+//!    β = r'r_new/r'r by `div_refined` (two quotient corrections each), then the usual
+//!    updates. ≈ 55 rounds.
 //! 4. The weights 2^−rhs_shift·x stay shared ([`SharedVec`], L × p at `fx`).
 //!
 //! **The product G·D with one masking of G.** One matrix triple (A p×p, B p×(L·iters),
@@ -40,13 +42,18 @@
 //! with c = λ/N = 0.04 (λ = 100) that spread is ≈ 2^52 of the 2^60 available, so the shift
 //! (12 by default, a plan parameter) has little slack.
 //!
+//! **Quotients.** A fixed-point reciprocal of a large value keeps few significant bits
+//! (1/2^31 at f = 40 has 9), so α = r'r·(1/p'q) computed directly is only ~2^−9 accurate
+//! early in CG, and CG's convergence for small λ stalls on it (an f64 emulation of this
+//! exact arithmetic gives 7.7e−4 for λ = 100 after 160 steps, against 9.6e−6 in plain f64).
+//! `div_refined` corrects the quotient twice with the exactly representable residual
+//! num − q·den (emulated: 3.7e−5).
+//!
 //! **Measured** on `data/small` (p = 3,000, N = 2,400, 3 sites + dealer, in memory,
 //! `parties/tests/prs_fit.rs`, 160 steps, shift 12): max|Δw|/max|w| against
-//! `ridge_enet_weights.tsv` 5.96e−8 (λ = 1000), 3.73e−9 (λ = 10000), but **4.2e−4 for
-//! λ = 100** (f64 CG with the same 160 steps: 9.7e−6): the 1e−4 is not yet met for
-//! λ = 100 (open: restarts with a fresh residual scale, or more fractional bits). 6,246
-//! online rounds; 987 MB sent per party (the single opening of E = G − A dominates);
-//! ≈ 70 s wall on 2 cores.
+//! `ridge_enet_weights.tsv` 3.40e−5 (λ = 100), 3.40e−8 (λ = 1000), 1.81e−9 (λ = 10000): all
+//! within the 1e−4. 8,806 online rounds; 988 MB sent per party (the single opening
+//! of E = G − A dominates); ≈ 70–95 s wall on 2 cores.
 
 use core::fmt;
 
@@ -219,7 +226,7 @@ pub fn ridge<R: Ring, P: Prep>(
             [a, b] => (a, b),
             _ => return Err(ProtocolError::Unreachable("split").into()),
         };
-        let alpha = trunc::mul_fx(ctx, &rr, inv_dq, fx)?.repeat_each(p);
+        let alpha = div_refined(ctx, &rr, &dq, inv_dq, fx)?.repeat_each(p);
         let upd = trunc::mul_fx(
             ctx,
             &SharedVec::concat(&[&alpha, &alpha]),
@@ -234,7 +241,7 @@ pub fn ridge<R: Ring, P: Prep>(
         x = x.add(dx);
         r = r.sub(dr);
         let rr_new = dot_fx(ctx, &r, &r, p, f)?;
-        let beta = trunc::mul_fx(ctx, &rr_new, inv_rr, fx)?.repeat_each(p);
+        let beta = div_refined(ctx, &rr_new, &rr, inv_rr, fx)?.repeat_each(p);
         d = r.add(&trunc::mul_fx(ctx, &beta, &d, fx)?);
         rr = rr_new;
     }
@@ -243,6 +250,30 @@ pub fn ridge<R: Ring, P: Prep>(
     } else {
         Ok(trunc::trunc(ctx, &x, plan.rhs_shift)?)
     }
+}
+
+/// Quotient corrections of [`div_refined`]: each multiplies the quotient's relative error by
+/// about the reciprocal's (see the module's numerics).
+const QUOTIENT_CORRECTIONS: usize = 2;
+
+/// num/den with relative precision, given y ≈ 1/den. The fixed-point reciprocal of a large
+/// den (≈ 2^31 early in CG) keeps only 40 − 31 = 9 significant bits, so num·y alone is a
+/// poor quotient even when num/den = O(1). Each correction q ← q + (num − q·den)·y uses the
+/// exactly representable residual num − q·den (both terms large, absolute precision 2^−f)
+/// and gains those bits back. 4 rounds per correction, vectorised over the λ's.
+fn div_refined<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    num: &SharedVec<R>,
+    den: &SharedVec<R>,
+    inv_den: &SharedVec<R>,
+    fx: FixedPoint,
+) -> Result<SharedVec<R>, ProtocolError> {
+    let mut q = trunc::mul_fx(ctx, num, inv_den, fx)?;
+    for _ in 0..QUOTIENT_CORRECTIONS {
+        let e = num.sub(&trunc::mul_fx(ctx, &q, den, fx)?);
+        q = q.add(&trunc::mul_fx(ctx, &e, inv_den, fx)?);
+    }
+    Ok(q)
 }
 
 /// Fixed-point dot products of rows of `len` (two rounds).

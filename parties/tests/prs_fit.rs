@@ -303,11 +303,8 @@ fn secure_ridge_matches_expected() {
                 &w[i * p..(i + 1) * p],
                 &exp.weights[&format!("ridge_{lam}")],
             );
-            // λ = 100 does not yet meet the 1e-4 (measured 4.2e-4: the fixed-point
-            // window of the reciprocals, see circuits::fit); this bound only guards against
-            // regressions.
-            let bound = if *lam < 1000.0 { 1e-3 } else { 1e-4 };
-            assert!(e < bound, "λ={lam}: {e}");
+            // The tolerance for the secure fit: max|Δw|/max|w| ≤ 1e-4 for every λ.
+            assert!(e < 1e-4, "λ={lam}: {e}");
         }
     }
     eprintln!("secure ridge wall time (3 parties + dealer, in memory): {wall:?}");
