@@ -42,6 +42,8 @@ pub mod daemon;
 pub mod data;
 pub mod fsio;
 #[cfg(feature = "net")]
+pub mod logging;
+#[cfg(feature = "net")]
 pub mod net;
 pub mod plan;
 pub mod report;
