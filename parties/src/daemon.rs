@@ -462,7 +462,6 @@ impl Daemon {
     /// Loads the site config, consortium and identity and binds the listen address.
     pub fn start(cfg: SiteConfig) -> Result<Self, String> {
         let consortium = Consortium::load(&cfg.consortium).map_err(|e| e.to_string())?;
-        let identity = Identity::load(&cfg.name, &cfg.key, &cfg.cert).map_err(|e| e.to_string())?;
         let me = consortium.id_of(&cfg.name).map_err(|e| e.to_string())?;
         let listen = match cfg.listen {
             Some(a) => a,
@@ -473,6 +472,16 @@ impl Daemon {
         };
         let socket = std::net::UdpSocket::bind(listen)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        Self::start_with_socket(cfg, socket)
+    }
+
+    /// [`Daemon::start`] on an already bound socket (`igs-mpc simulate` binds ephemeral
+    /// loopback ports before it writes the consortium file).
+    pub fn start_with_socket(cfg: SiteConfig, socket: std::net::UdpSocket) -> Result<Self, String> {
+        let consortium = Consortium::load(&cfg.consortium).map_err(|e| e.to_string())?;
+        let identity = Identity::load(&cfg.name, &cfg.key, &cfg.cert).map_err(|e| e.to_string())?;
+        let me = consortium.id_of(&cfg.name).map_err(|e| e.to_string())?;
+        let listen = socket.local_addr().map_err(|e| e.to_string())?;
         let opts = NetOptions {
             timeout: cfg.timeout,
             ..NetOptions::default()
@@ -502,7 +511,6 @@ impl Daemon {
             .map_or(Role::Helper, |e| e.role)
     }
 
-
     fn load_table(&self, plan: &Plan) -> Result<Table, String> {
         let ds = self
             .cfg
@@ -531,6 +539,11 @@ impl Daemon {
             state = state.step(self);
         }
         Ok(state)
+    }
+
+    /// Closes the endpoint (after the last job).
+    pub fn shutdown(self) {
+        self.node.shutdown();
     }
 
     /// Serves jobs until the process is stopped.

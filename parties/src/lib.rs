@@ -41,6 +41,7 @@ pub mod config;
 pub mod daemon;
 pub mod data;
 pub mod fsio;
+pub mod job;
 #[cfg(feature = "net")]
 pub mod logging;
 #[cfg(feature = "net")]

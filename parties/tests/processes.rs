@@ -163,7 +163,11 @@ fn u64s(v: &serde_json::Value) -> Vec<u64> {
 }
 
 fn assert_stats(who: &str, got: &serde_json::Value, want: &Stats) {
-    assert_eq!(u64s(&got["bytes_sent"]), want.bytes_sent, "{who} bytes_sent");
+    assert_eq!(
+        u64s(&got["bytes_sent"]),
+        want.bytes_sent,
+        "{who} bytes_sent"
+    );
     assert_eq!(
         u64s(&got["bytes_received"]),
         want.bytes_received,

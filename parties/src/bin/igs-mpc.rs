@@ -40,6 +40,10 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run every party of a job (sites, helper, coordinator) in this process over loopback
+    /// QUIC, through the daemon and coordinator code; plans are auto-approved and recorded as
+    /// such. Prints the results.
+    Simulate(parties::job::simulate::SimulateArgs),
     /// Run a party daemon (a site or the helper): accepts plans from the consortium's
     /// coordinators, runs approved ones, writes results to its output directory.
     Party {
@@ -163,6 +167,7 @@ fn main() -> ExitCode {
                 println!("{fp}");
             })
             .map_err(|e| e.to_string()),
+        Cmd::Simulate(args) => parties::job::simulate::run(&args).map(|r| println!("{r}")),
         Cmd::Party { config } => parties::config::site::SiteConfig::load(&config)
             .map_err(|e| e.to_string())
             .and_then(parties::daemon::Daemon::start)

@@ -223,9 +223,8 @@ pub fn run_party(a: PartyArgs) -> core::result::Result<Outcome<PooledStats>, Str
 /// their exact bit patterns (`f64::to_bits`, hex) and the traffic counters, so separate
 /// processes can be compared bit for bit with an in-memory run.
 pub fn outcome_json(name: &str, o: &Outcome<PooledStats>) -> serde_json::Value {
-    let bits = |v: &[f64]| -> Vec<String> {
-        v.iter().map(|x| format!("{:016x}", x.to_bits())).collect()
-    };
+    let bits =
+        |v: &[f64]| -> Vec<String> { v.iter().map(|x| format!("{:016x}", x.to_bits())).collect() };
     let stats = |s: &mpc_core::channel::Stats| {
         serde_json::json!({
             "bytes_sent": s.bytes_sent,
