@@ -324,3 +324,115 @@ fn sigkill_mid_protocol_makes_the_others_abort_naming_it() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// When the victim is killed.
+enum KillAt {
+    /// As soon as the victim logs a line containing this (its stderr, read as it comes).
+    Log(&'static str),
+    /// After this long.
+    After(Duration),
+}
+
+/// N sites + helper as processes on a long job; SIGKILL `names[victim]` at `at`; every other
+/// party exits non-zero within 2T + 1.5 s naming the victim and prints no result. Returns the
+/// survivors' exit latencies after the kill and the phases they reported.
+fn kill_scenario(tag: &str, n: usize, victim: usize, at: KillAt) -> Vec<(Duration, String)> {
+    use std::io::BufRead;
+    let names = names(n);
+    let dir = setup_names(tag, &names);
+    let session = format!("{:032x}", 0xdead_0000u64 + n as u64 * 16 + victim as u64);
+    let timeout_ms = 3000u64;
+    let t = timeout_ms.to_string();
+    let mut kids = Kids(
+        names
+            .iter()
+            .map(|name| {
+                Some(start(
+                    &dir,
+                    name,
+                    &session,
+                    &["--timeout-ms", &t, "--repeat", "1000000"],
+                ))
+            })
+            .collect(),
+    );
+    let mut v = kids.0[victim].take().unwrap();
+    match at {
+        KillAt::Log(marker) => {
+            let stderr = v.stderr.take().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if line.contains(marker) {
+                        let _ = tx.send(());
+                    }
+                }
+            });
+            rx.recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("{} never logged `{marker}`", names[victim]));
+        }
+        KillAt::After(d) => std::thread::sleep(d),
+    }
+    v.kill().unwrap(); // SIGKILL
+    let _ = v.wait();
+    let victim_name = &names[victim];
+    let outs = wait_all(&mut kids, Duration::from_millis(2 * timeout_ms + 5000));
+    let mut seen = Vec::new();
+    for (i, o) in outs.iter().enumerate() {
+        if i == victim {
+            continue;
+        }
+        let (o, after) = o
+            .as_ref()
+            .unwrap_or_else(|| panic!("{tag}: {} still running", names[i]));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{tag}: {} exited 0", names[i]);
+        let err = stderr
+            .lines()
+            .find(|l| l.starts_with("igs-mpc: error:"))
+            .unwrap_or_else(|| panic!("{tag}: {} printed no error: {stderr}", names[i]));
+        assert!(
+            err.contains(victim_name.as_str()),
+            "{tag}: {} must name {victim_name}: {err}",
+            names[i]
+        );
+        assert!(
+            *after <= Duration::from_millis(2 * timeout_ms + 1500),
+            "{tag}: {} took {after:?}",
+            names[i]
+        );
+        assert!(o.stdout.is_empty(), "{tag}: {} printed a result", names[i]);
+        let phase = err
+            .split("phase ")
+            .nth(1)
+            .and_then(|p| p.split(':').next())
+            .unwrap_or("?")
+            .to_owned();
+        seen.push((*after, phase));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    seen
+}
+
+/// SECURITY-DESIGN T1, more kill points: a site killed the moment it has connected (setup),
+/// the helper killed mid-compute with 5 sites, and a site killed at a pseudo-random time of a
+/// 5-site computation.
+#[test]
+fn sigkill_at_other_points_and_parties() {
+    let mut report = Vec::new();
+    let r = kill_scenario("k-setup", 3, 0, KillAt::Log("connected; phase setup"));
+    report.push(("3 sites, site-a at setup", r));
+    let r = kill_scenario("k-helper", 5, 5, KillAt::After(Duration::from_millis(1500)));
+    report.push(("5 sites, helper mid-compute", r));
+    let ms = 800 + u64::from(std::process::id()) % 1200;
+    let r = kill_scenario("k-rand", 5, 3, KillAt::After(Duration::from_millis(ms)));
+    report.push(("5 sites, site-d at a pseudo-random time", r));
+    for (what, r) in report {
+        let lat: Vec<String> = r
+            .iter()
+            .map(|(d, p)| format!("{} ms ({p})", d.as_millis()))
+            .collect();
+        eprintln!("{what}: survivors exited after {}", lat.join(", "));
+    }
+}
