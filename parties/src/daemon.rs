@@ -19,7 +19,7 @@
 //! temporary file and renamed on success, so an aborted job leaves no result file.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use mpc_core::wire::SessionId;
 use protocols::error::ProtocolError;
@@ -251,12 +251,14 @@ impl Handshake {
             Ok(h) => h,
             Err(e) => return refuse(self.link, d, "plan-received", e.to_string()),
         };
-        d.log(&format!(
-            "session {}: plan {hash} from coordinator {}: {}",
-            to_hex(&self.link.session().0),
-            self.coordinator,
+        tracing::info!(
+            party = %d.cfg.name,
+            session = %to_hex(&self.link.session().0),
+            plan = %hash,
+            coordinator = %self.coordinator,
+            "plan received: {}",
             plan.describe()
-        ));
+        );
         JobState::PlanReceived(PlanReceived {
             link: self.link,
             plan,
@@ -266,10 +268,12 @@ impl Handshake {
 }
 
 fn refuse(mut link: ControlLink, d: &Daemon, state: &'static str, reason: String) -> JobState {
-    d.log(&format!(
-        "session {}: REFUSED: {reason}",
-        to_hex(&link.session().0)
-    ));
+    tracing::warn!(
+        party = %d.cfg.name,
+        session = %to_hex(&link.session().0),
+        state,
+        "REFUSED: {reason}"
+    );
     let _ = link.send(
         &ToCoordinator::Refused {
             reason: reason.clone(),
@@ -292,7 +296,7 @@ impl PlanReceived {
                 return refuse(self.link, d, "plan-received", reason);
             }
             Err(e) => {
-                d.log(&format!("approvals: {e}"));
+                tracing::error!(party = %name, "approvals: {e}");
                 let reason = format!("{name} cannot read its approvals");
                 return refuse(self.link, d, "plan-received", reason);
             }
@@ -301,7 +305,7 @@ impl PlanReceived {
             Role::Site => match d.load_table(&self.plan) {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    d.log(&format!("dataset: {e}"));
+                    tracing::error!(party = %name, dataset = %self.plan.dataset(), "{e}");
                     let reason = format!(
                         "dataset `{}` cannot be used at {name} (see the site log)",
                         self.plan.dataset()
@@ -318,11 +322,12 @@ impl PlanReceived {
         if let Err(e) = link.send(&ok, d.node.options().timeout) {
             return abort(link, "approved", e.to_string());
         }
-        d.log(&format!(
-            "session {}: plan {} approved here; accepted",
-            to_hex(&link.session().0),
-            self.hash
-        ));
+        tracing::info!(
+            party = %d.cfg.name,
+            session = %to_hex(&link.session().0),
+            plan = %self.hash,
+            "plan approved here; accepted"
+        );
         JobState::Approved(Approved {
             link,
             plan: self.plan,
@@ -344,7 +349,7 @@ impl Approved {
             }),
             Ok(ToParty::Cancel { reason }) => {
                 let reason = format!("cancelled by the coordinator: {}", sanitize(&reason));
-                d.log(&reason);
+                tracing::warn!(party = %d.cfg.name, "{reason}");
                 abort(self.link, "approved", reason)
             }
             Ok(ToParty::Propose { .. }) => abort(self.link, "approved", "unexpected plan".into()),
@@ -357,7 +362,7 @@ impl Running {
     fn run(mut self, d: &Daemon) -> JobState {
         let session = self.link.session();
         let sid = to_hex(&session.0);
-        d.log(&format!("session {sid}: running"));
+        tracing::info!(party = %d.cfg.name, session = %sid, plan = %self.hash, "job running");
         let started = Instant::now();
         let cols = self.plan.columns().len();
         let repeat = self.plan.repeat() as usize;
@@ -375,7 +380,13 @@ impl Running {
         let timeout = d.node.options().timeout;
         match r {
             Err(e) => {
-                d.log(&format!("session {sid}: ABORTED: {e}"));
+                tracing::error!(
+                    party = %d.cfg.name,
+                    session = %sid,
+                    phase = %e.phase,
+                    culprit = e.culprit_name.as_deref().unwrap_or("unknown"),
+                    "ABORTED: {e}"
+                );
                 let msg = ToCoordinator::Failed {
                     phase: e.phase.to_string(),
                     culprit: e.culprit_name.clone(),
@@ -384,11 +395,17 @@ impl Running {
                 let _ = self.link.send(&msg, timeout);
                 abort(self.link, "running", e.to_string())
             }
-            Ok(Outcome::Dealer { served, .. }) => {
-                d.log(&format!(
-                    "session {sid}: finished in {:.2} s (served {served:?})",
-                    started.elapsed().as_secs_f64()
-                ));
+            Ok(Outcome::Dealer { served, stats }) => {
+                tracing::info!(
+                    party = %d.cfg.name,
+                    session = %sid,
+                    seconds = started.elapsed().as_secs_f64(),
+                    requests = served.requests,
+                    correction_bytes = served.correction_bytes,
+                    bytes_sent = stats.total_bytes_sent(),
+                    bytes_received = stats.bytes_received.iter().sum::<u64>(),
+                    "finished"
+                );
                 let _ = self
                     .link
                     .send(&ToCoordinator::Done { result: None }, timeout);
@@ -398,7 +415,7 @@ impl Running {
                     output: None,
                 })
             }
-            Ok(Outcome::Party { value, .. }) => {
+            Ok(Outcome::Party { value, stats }) => {
                 let result = JobResult::from(value);
                 let path = d.cfg.output_dir.join(result_file_name(&self.plan, session));
                 let written =
@@ -408,7 +425,7 @@ impl Running {
                             .map_err(|e| format!("{}: {e}", path.display()))
                     });
                 if let Err(e) = written {
-                    d.log(&format!("session {sid}: cannot write the result: {e}"));
+                    tracing::error!(party = %d.cfg.name, session = %sid, "cannot write the result: {e}");
                     let msg = ToCoordinator::Failed {
                         phase: "output".into(),
                         culprit: Some(d.cfg.name.clone()),
@@ -417,11 +434,16 @@ impl Running {
                     let _ = self.link.send(&msg, timeout);
                     return abort(self.link, "running", e);
                 }
-                d.log(&format!(
-                    "session {sid}: finished in {:.2} s; result {}",
-                    started.elapsed().as_secs_f64(),
-                    path.display()
-                ));
+                tracing::info!(
+                    party = %d.cfg.name,
+                    session = %sid,
+                    seconds = started.elapsed().as_secs_f64(),
+                    rounds = stats.rounds,
+                    bytes_sent = stats.total_bytes_sent(),
+                    bytes_received = stats.bytes_received.iter().sum::<u64>(),
+                    result = %path.display(),
+                    "finished"
+                );
                 let done = ToCoordinator::Done {
                     result: Some(result),
                 };
@@ -440,7 +462,6 @@ impl Daemon {
     /// Loads the site config, consortium and identity and binds the listen address.
     pub fn start(cfg: SiteConfig) -> Result<Self, String> {
         let consortium = Consortium::load(&cfg.consortium).map_err(|e| e.to_string())?;
-        let identity = Identity::load(&cfg.name, &cfg.key, &cfg.cert).map_err(|e| e.to_string())?;
         let me = consortium.id_of(&cfg.name).map_err(|e| e.to_string())?;
         let listen = match cfg.listen {
             Some(a) => a,
@@ -451,6 +472,16 @@ impl Daemon {
         };
         let socket = std::net::UdpSocket::bind(listen)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        Self::start_with_socket(cfg, socket)
+    }
+
+    /// [`Daemon::start`] on an already bound socket (`igs-mpc simulate` binds ephemeral
+    /// loopback ports before it writes the consortium file).
+    pub fn start_with_socket(cfg: SiteConfig, socket: std::net::UdpSocket) -> Result<Self, String> {
+        let consortium = Consortium::load(&cfg.consortium).map_err(|e| e.to_string())?;
+        let identity = Identity::load(&cfg.name, &cfg.key, &cfg.cert).map_err(|e| e.to_string())?;
+        let me = consortium.id_of(&cfg.name).map_err(|e| e.to_string())?;
+        let listen = socket.local_addr().map_err(|e| e.to_string())?;
         let opts = NetOptions {
             timeout: cfg.timeout,
             ..NetOptions::default()
@@ -462,13 +493,15 @@ impl Daemon {
             consortium,
             node,
         };
-        d.log(&format!(
-            "listening on {listen} as {} ({:?}); {} dataset(s) in the catalogue; timeout {} ms",
-            d.consortium.describe(me),
-            d.role(),
-            d.cfg.datasets.len(),
-            d.cfg.timeout.as_millis()
-        ));
+        tracing::info!(
+            party = %d.cfg.name,
+            id = %me,
+            role = ?d.role(),
+            %listen,
+            datasets = d.cfg.datasets.len(),
+            timeout_ms = d.cfg.timeout.as_millis() as u64,
+            "listening"
+        );
         Ok(d)
     }
 
@@ -476,14 +509,6 @@ impl Daemon {
         self.consortium
             .entry(self.node.me())
             .map_or(Role::Helper, |e| e.role)
-    }
-
-    /// Logs one line to stderr (never data, shares or keys).
-    pub fn log(&self, msg: &str) {
-        let t = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        eprintln!("[{t}] igs-mpc party {}: {msg}", self.cfg.name);
     }
 
     fn load_table(&self, plan: &Plan) -> Result<Table, String> {
@@ -503,10 +528,12 @@ impl Daemon {
     /// Serves one job from its control link to its end.
     pub fn serve_one(&self) -> Result<JobState, NetSetupError> {
         let (link, coordinator) = self.node.accept_control(&self.consortium)?;
-        self.log(&format!(
-            "control link from coordinator {coordinator}, session {}",
-            to_hex(&link.session().0)
-        ));
+        tracing::info!(
+            party = %self.cfg.name,
+            %coordinator,
+            session = %to_hex(&link.session().0),
+            "control link"
+        );
         let mut state = JobState::Handshake(Handshake { link, coordinator });
         while !state.is_terminal() {
             state = state.step(self);
@@ -514,22 +541,28 @@ impl Daemon {
         Ok(state)
     }
 
+    /// Closes the endpoint (after the last job).
+    pub fn shutdown(self) {
+        self.node.shutdown();
+    }
+
     /// Serves jobs until the process is stopped.
     pub fn serve_forever(&self) -> Result<(), String> {
         loop {
             match self.serve_one() {
                 Ok(JobState::Finished(f)) => {
-                    self.log(&format!("session {}: done", to_hex(&f.session.0)));
+                    tracing::info!(party = %self.cfg.name, session = %to_hex(&f.session.0), "done");
                 }
-                Ok(JobState::Aborted(a)) => self.log(&format!(
-                    "session {}: aborted in state {}: {}",
-                    to_hex(&a.session.0),
-                    a.state,
+                Ok(JobState::Aborted(a)) => tracing::warn!(
+                    party = %self.cfg.name,
+                    session = %to_hex(&a.session.0),
+                    state = a.state,
+                    "aborted: {}",
                     a.reason
-                )),
+                ),
                 Ok(_) => {}
                 Err(e) => {
-                    self.log(&format!("control: {e}"));
+                    tracing::warn!(party = %self.cfg.name, "control: {e}");
                     std::thread::sleep(Duration::from_millis(100));
                 }
             }
@@ -577,15 +610,18 @@ pub fn run_plan(a: &RunPlanArgs) -> Result<PathBuf, String> {
             .unwrap_or_default(),
     );
     let sid = to_hex(&session.0);
-    eprintln!("run-plan: plan {hash}, session {sid}: {}", plan.describe());
+    tracing::info!(coordinator = %a.name, plan = %hash, session = %sid, "proposing: {}", plan.describe());
     let coord = Coordinator::new(&consortium, identity, opts.clone()).map_err(|e| e.to_string())?;
     let r = drive(&coord, &consortium, &plan, &hash, session, &bytes, &opts);
     coord.shutdown();
-    let result = r?;
+    let result = r.inspect_err(|e| {
+        tracing::error!(coordinator = %a.name, plan = %hash, session = %sid, "{e}");
+    })?;
     std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
     let path = a.out.join(result_file_name(&plan, session));
     let doc = result_document(&plan, &hash, session, &result)?;
     write_atomic(&path, doc.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    tracing::info!(coordinator = %a.name, plan = %hash, session = %sid, result = %path.display(), "result written");
     Ok(path)
 }
 
@@ -617,7 +653,7 @@ fn drive(
     for (name, _, link) in &mut links {
         match link.recv::<ToCoordinator>(Some(deadline)) {
             Ok(ToCoordinator::Accepted { plan_sha256 }) if plan_sha256 == hash.0 => {
-                eprintln!("run-plan: {name} accepted");
+                tracing::info!(party = %name, "accepted");
             }
             Ok(ToCoordinator::Accepted { .. }) => {
                 refusals.push(format!("{name}: accepted another plan hash"));

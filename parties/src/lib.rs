@@ -41,6 +41,9 @@ pub mod config;
 pub mod daemon;
 pub mod data;
 pub mod fsio;
+pub mod job;
+#[cfg(feature = "net")]
+pub mod logging;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod plan;

@@ -167,6 +167,20 @@ fn notify_abort(chan: &mut QuicChannel, total: usize, reason: &str) {
     }
 }
 
+/// One `info` event with a finished session's traffic (counts only).
+fn log_stats(name: &str, sid: &str, stats: &Stats) {
+    tracing::info!(
+        party = %name,
+        session = %sid,
+        bytes_sent = stats.total_bytes_sent(),
+        bytes_received = stats.bytes_received.iter().sum::<u64>(),
+        frames_sent = stats.frames_sent,
+        rounds = stats.rounds,
+        prep_rounds = stats.prep_rounds,
+        "session finished"
+    );
+}
+
 /// Runs one session at the party of `node`: connects to every peer of `consortium`, then runs
 /// `job` (a computing party) or serves preprocessing (the helper). On any error every peer is
 /// told why before the connections close.
@@ -184,18 +198,26 @@ where
     let n = consortium.n_compute();
     let total = n + 1;
     let mut prg = prg_for(me, rng).map_err(|e| SessionError::setup(consortium, &e))?;
-    let mut chan = node
-        .connect(consortium, session)
-        .map_err(|e| SessionError::setup(consortium, &e))?;
+    let name = consortium.describe(me);
+    let sid = crate::config::to_hex(&session.0);
+    tracing::debug!(party = %name, session = %sid, peers = total - 1, "connecting");
+    let mut chan = node.connect(consortium, session).map_err(|e| {
+        let err = SessionError::setup(consortium, &e);
+        tracing::warn!(party = %name, session = %sid, phase = %err.phase, "{err}");
+        err
+    })?;
+    tracing::info!(party = %name, session = %sid, "connected; phase setup");
     if me.index() == n {
         return match serve_dealer(&mut chan, &mut prg) {
             Ok(served) => {
                 let stats = chan.stats();
+                log_stats(&name, &sid, &stats);
                 chan.close();
                 Ok(Outcome::Dealer { served, stats })
             }
             Err(e) => {
                 let err = SessionError::protocol(consortium, Phase::Compute, &e);
+                tracing::warn!(party = %name, session = %sid, phase = %err.phase, "{err}");
                 notify_abort(&mut chan, total, &err.to_string());
                 chan.close_aborted();
                 Err(err)
@@ -205,6 +227,7 @@ where
     let result = (|| {
         let dealer = Dealer::connect(&mut chan).map_err(|e| (Phase::Setup, e, true))?;
         let mut ctx = Ctx::new(&mut chan, dealer, &mut prg).map_err(|e| (Phase::Setup, e, true))?;
+        tracing::info!(party = %name, session = %sid, "phase compute");
         match job(&mut ctx) {
             Ok(v) => {
                 let stats = ctx.finish().map_err(|e| (Phase::Finish, e, true))?;
@@ -219,11 +242,13 @@ where
     })();
     match result {
         Ok((value, stats)) => {
+            log_stats(&name, &sid, &stats);
             chan.close();
             Ok(Outcome::Party { value, stats })
         }
         Err((phase, e, notify)) => {
             let err = SessionError::protocol(consortium, phase, &e);
+            tracing::warn!(party = %name, session = %sid, phase = %err.phase, "{err}");
             if notify {
                 notify_abort(&mut chan, total, &err.to_string());
             }

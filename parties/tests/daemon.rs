@@ -242,7 +242,7 @@ fn sigkill_of_a_site_daemon_aborts_everywhere_then_a_rerun_succeeds() {
     let coord = s.run_plan("long.toml");
     // Wait until every daemon runs the session, then let it compute a little.
     let t0 = Instant::now();
-    while !s.parties.iter().all(|p| s.log(p).contains(": running")) {
+    while !s.parties.iter().all(|p| s.log(p).contains("job running")) {
         assert!(
             t0.elapsed() < Duration::from_secs(20),
             "session never started"

@@ -5,12 +5,26 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use parties::logging::LogFormat;
 use parties::net::NetOptions;
+use parties::session::SessionRng;
 
 /// igs-mpc: secure multi-party genetic risk scoring.
 #[derive(Parser)]
 #[command(name = "igs-mpc", version, about)]
-enum Cli {
+struct Cli {
+    /// Log only warnings and errors (stderr).
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Subcommand)]
+enum Cmd {
     /// The demo: pooled statistics of the bundled 3-site data on secret shares, every party in
     /// this process over loopback QUIC with mutual TLS.
     Demo(parties::cli::demo::DemoArgs),
@@ -26,15 +40,10 @@ enum Cli {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Run every party of the pooled-statistics demo in this process over loopback QUIC.
-    SimulateDemo {
-        /// Number of sites.
-        #[arg(long, default_value_t = 3)]
-        parties: usize,
-        /// Rows per site.
-        #[arg(long, default_value_t = 200)]
-        rows: usize,
-    },
+    /// Run every party of a job (sites, helper, coordinator) in this process over loopback
+    /// QUIC, through the daemon and coordinator code; plans are auto-approved and recorded as
+    /// such. Prints the results.
+    Simulate(parties::job::simulate::SimulateArgs),
     /// Run a party daemon (a site or the helper): accepts plans from the consortium's
     /// coordinators, runs approved ones, writes results to its output directory.
     Party {
@@ -117,16 +126,38 @@ enum Cli {
         /// Progress timeout in milliseconds.
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u64,
+        /// INSECURE, TEST ONLY: derive this party's protocol randomness (PRG, dealer seed,
+        /// pairwise seeds) from this fixed value (up to 16 hex digits) instead of the operating
+        /// system, so separate processes reproduce an in-memory run bit for bit. Anyone who
+        /// knows the value can reconstruct every share. The daemon (`party`) has no such
+        /// option.
+        #[arg(long, value_name = "HEX")]
+        insecure_test_seed: Option<String>,
     },
 }
 
+/// Parses `--insecure-test-seed`: 1 to 16 hex digits.
+fn test_seed(hex: Option<&str>) -> Result<SessionRng, String> {
+    match hex {
+        None => Ok(SessionRng::Os),
+        Some(h) if (1..=16).contains(&h.len()) => u64::from_str_radix(h, 16)
+            .map(SessionRng::InsecureSeed)
+            .map_err(|_| "--insecure-test-seed: 1 to 16 hex digits".into()),
+        Some(_) => Err("--insecure-test-seed: 1 to 16 hex digits".into()),
+    }
+}
+
 fn main() -> ExitCode {
-    let r = match Cli::parse() {
-        Cli::Demo(args) => parties::cli::demo::run(&args).map(|report| println!("{report}")),
-        Cli::Score(args) => parties::cli::score::run(&args)
+    let cli = Cli::parse();
+    if let Err(e) = parties::logging::init(cli.quiet, cli.log_format) {
+        eprintln!("igs-mpc: {e}");
+    }
+    let r = match cli.cmd {
+        Cmd::Demo(args) => parties::cli::demo::run(&args).map(|report| println!("{report}")),
+        Cmd::Score(args) => parties::cli::score::run(&args)
             .map(|s| eprintln!("{s}"))
             .map_err(|e| e.to_string()),
-        Cli::Keygen { name, out } => parties::net::identity::keygen(&name, &out)
+        Cmd::Keygen { name, out } => parties::net::identity::keygen(&name, &out)
             .map(|(fp, k, c)| {
                 eprintln!(
                     "key: {} (mode 0600)\ncertificate: {}",
@@ -136,25 +167,15 @@ fn main() -> ExitCode {
                 println!("{fp}");
             })
             .map_err(|e| e.to_string()),
-        Cli::SimulateDemo { parties, rows } => {
-            parties::session::demo::simulate_demo(parties, rows, &NetOptions::default()).map(
-                |(secure, plain)| {
-                    println!("pooled n = {}", secure.n);
-                    println!("mean (secure) = {:?}", secure.mean);
-                    println!("mean (plain)  = {:?}", plain.mean);
-                    println!("cov  (secure) = {:?}", secure.cov);
-                    println!("cov  (plain)  = {:?}", plain.cov);
-                },
-            )
-        }
-        Cli::Party { config } => parties::config::site::SiteConfig::load(&config)
+        Cmd::Simulate(args) => parties::job::simulate::run(&args).map(|r| println!("{r}")),
+        Cmd::Party { config } => parties::config::site::SiteConfig::load(&config)
             .map_err(|e| e.to_string())
             .and_then(parties::daemon::Daemon::start)
             .and_then(|d| d.serve_forever()),
-        Cli::Approve { plan, config } => {
+        Cmd::Approve { plan, config } => {
             parties::cli::approve(&plan, &config).map(|s| println!("{s}"))
         }
-        Cli::Plan {
+        Cmd::Plan {
             consortium,
             dataset,
             columns,
@@ -162,7 +183,7 @@ fn main() -> ExitCode {
             out,
         } => parties::cli::write_plan(&consortium, &dataset, &columns, repeat, &out)
             .map(|h| println!("{h}")),
-        Cli::RunPlan {
+        Cmd::RunPlan {
             plan,
             consortium,
             name,
@@ -180,7 +201,7 @@ fn main() -> ExitCode {
             timeout: Duration::from_millis(timeout_ms),
         })
         .map(|p| println!("{}", p.display())),
-        Cli::DemoParty {
+        Cmd::DemoParty {
             consortium,
             name,
             key,
@@ -189,27 +210,30 @@ fn main() -> ExitCode {
             rows,
             repeat,
             timeout_ms,
-        } => match parties::session::parse_session_id(&session) {
-            None => Err("--session must be 32 hex digits".into()),
-            Some(sid) => {
+            insecure_test_seed,
+        } => match (
+            parties::session::parse_session_id(&session),
+            test_seed(insecure_test_seed.as_deref()),
+        ) {
+            (None, _) => Err("--session must be 32 hex digits".into()),
+            (_, Err(e)) => Err(e),
+            (Some(sid), Ok(rng)) => {
                 let opts = NetOptions {
                     timeout: Duration::from_millis(timeout_ms),
                     ..NetOptions::default()
                 };
                 parties::session::demo::run_party(parties::session::demo::PartyArgs {
                     consortium,
-                    name,
+                    name: name.clone(),
                     key,
                     cert,
                     session: sid,
                     rows,
                     repeat,
                     opts,
+                    rng,
                 })
-                .map(|r| match r {
-                    Some(s) => println!("n = {} mean = {:?} cov = {:?}", s.n, s.mean, s.cov),
-                    None => println!("dealer done"),
-                })
+                .map(|o| println!("{}", parties::session::demo::outcome_json(&name, &o)))
             }
         },
     };

@@ -171,36 +171,6 @@ pub fn pooled_stats(
     last.ok_or(ProtocolError::Unreachable("no iteration"))
 }
 
-/// Runs the demo with `n_sites` synthetic sites of `rows` rows each, every party in this
-/// process over loopback QUIC. Returns the secure result (checked equal at every site) and the
-/// plaintext reference.
-pub fn simulate_demo(
-    n_sites: usize,
-    rows: usize,
-    opts: &crate::net::NetOptions,
-) -> core::result::Result<(PooledStats, PooledStats), String> {
-    let tables: Vec<Table> = (0..n_sites).map(|i| synthetic_table(i, rows)).collect();
-    let results = super::simulate(n_sites, opts, SessionRng::Os, |ctx| {
-        let mine = tables
-            .get(ctx.me().index())
-            .ok_or(ProtocolError::Unreachable("site index"))?;
-        pooled_stats(ctx, mine, DEMO_COLUMNS, 1)
-    })
-    .map_err(|e| e.to_string())?;
-    let mut secure: Option<PooledStats> = None;
-    for r in results {
-        match r.map_err(|e| e.to_string())? {
-            Outcome::Party { value, .. } => match &secure {
-                Some(v) if *v != value => return Err("sites disagree on the result".into()),
-                _ => secure = Some(value),
-            },
-            Outcome::Dealer { .. } => {}
-        }
-    }
-    let secure = secure.ok_or("no computing party")?;
-    Ok((secure, plain_pooled_stats(&tables)))
-}
-
 /// What one demo party process needs.
 pub struct PartyArgs {
     /// Consortium file.
@@ -219,25 +189,68 @@ pub struct PartyArgs {
     pub repeat: usize,
     /// Transport settings.
     pub opts: crate::net::NetOptions,
+    /// Protocol randomness: [`SessionRng::Os`] except in reproducibility tests
+    /// (`--insecure-test-seed`).
+    pub rng: SessionRng,
 }
 
 /// One party of the demo as its own process: loads the consortium and identity, binds the
-/// listed address, runs the session. Returns the result at sites, `None` at the dealer.
-pub fn run_party(a: PartyArgs) -> core::result::Result<Option<PooledStats>, String> {
+/// listed address, runs the session. Returns the party's outcome (value and traffic at a site,
+/// requests served and traffic at the dealer).
+pub fn run_party(a: PartyArgs) -> core::result::Result<Outcome<PooledStats>, String> {
     let consortium = crate::config::Consortium::load(&a.consortium).map_err(|e| e.to_string())?;
     let identity =
         crate::net::Identity::load(&a.name, &a.key, &a.cert).map_err(|e| e.to_string())?;
     let node = crate::net::Node::bind(&consortium, identity, a.opts).map_err(|e| e.to_string())?;
     let me = node.me();
     let table = synthetic_table(me.index(), a.rows);
-    eprintln!("{} ({me}): connecting", a.name);
+    if let SessionRng::InsecureSeed(_) = a.rng {
+        tracing::warn!(
+            party = %a.name,
+            "INSECURE: protocol randomness from a fixed test seed (reproducibility tests only)"
+        );
+    }
+    tracing::info!(party = %a.name, id = %me, rows = a.rows, repeat = a.repeat, "connecting");
     let repeat = a.repeat;
-    let r = super::run(&node, &consortium, a.session, SessionRng::Os, |ctx| {
+    let r = super::run(&node, &consortium, a.session, a.rng, |ctx| {
         pooled_stats(ctx, &table, DEMO_COLUMNS, repeat)
     });
     node.shutdown();
-    match r.map_err(|e| e.to_string())? {
-        Outcome::Party { value, .. } => Ok(Some(value)),
-        Outcome::Dealer { .. } => Ok(None),
+    r.map_err(|e| e.to_string())
+}
+
+/// The machine-readable report of one demo party (one JSON object): the revealed values with
+/// their exact bit patterns (`f64::to_bits`, hex) and the traffic counters, so separate
+/// processes can be compared bit for bit with an in-memory run.
+pub fn outcome_json(name: &str, o: &Outcome<PooledStats>) -> serde_json::Value {
+    let bits =
+        |v: &[f64]| -> Vec<String> { v.iter().map(|x| format!("{:016x}", x.to_bits())).collect() };
+    let stats = |s: &mpc_core::channel::Stats| {
+        serde_json::json!({
+            "bytes_sent": s.bytes_sent,
+            "bytes_received": s.bytes_received,
+            "frames_sent": s.frames_sent,
+            "rounds": s.rounds,
+            "prep_rounds": s.prep_rounds,
+        })
+    };
+    match o {
+        Outcome::Party { value, stats: st } => serde_json::json!({
+            "party": name,
+            "n": value.n,
+            "mean": value.mean,
+            "cov": value.cov,
+            "mean_bits": bits(&value.mean),
+            "cov_bits": bits(&value.cov),
+            "stats": stats(st),
+        }),
+        Outcome::Dealer { served, stats: st } => serde_json::json!({
+            "party": name,
+            "dealer": {
+                "requests": served.requests,
+                "correction_bytes": served.correction_bytes,
+            },
+            "stats": stats(st),
+        }),
     }
 }
