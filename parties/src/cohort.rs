@@ -297,6 +297,11 @@ impl LinearCohort {
         self.keep.len()
     }
 
+    /// Indices (in `.fam` order) of the samples kept.
+    pub fn kept(&self) -> &[usize] {
+        &self.keep
+    }
+
     /// The fileset.
     pub fn fileset(&self) -> &Fileset {
         &self.fileset
