@@ -14,7 +14,6 @@
 )]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use circuits::plain::score as plain;
 use circuits::score::{self, ScorePlan, SiteCovariates, SiteDosages};
@@ -22,78 +21,12 @@ use mpc_core::fixed::FixedPoint;
 use mpc_core::party::PartyId;
 use mpc_core::ring::Z128;
 use mpc_core::share::SharedVec;
-use parties::data::harmonize::{HarmonizeOptions, harmonize};
-use parties::data::pgs::read_scoring_file;
-use parties::data::pheno::read_pheno;
-use parties::data::plink::{Fileset, discover_filesets};
-use parties::data::score::load_genotypes;
 use protocols::arith;
 use protocols::testing::run_with_dealer;
 
 mod common;
 use common::data_dir;
-
-/// The job: outcome and covariates by name. `male` is derived from `sex` (1 = male).
-const OUTCOME: &str = "qt";
-const BINARY_OUTCOME: &str = "disease";
-/// Newton iterations of the logistic IGS (public, from β = 0).
-const NEWTON_ITERATIONS: usize = 10;
-const COVARIATES: &[&str] = &["age", "male", "bmi", "smoker"];
-const SCORE_FILE: &str = "pgs/PGS_SMALL.txt";
-
-fn site_prefixes() -> Vec<PathBuf> {
-    let v: Vec<PathBuf> = discover_filesets(&data_dir())
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.with_extension("pheno.tsv").is_file())
-        .collect();
-    assert!(v.len() >= 2);
-    v
-}
-
-/// One site, harmonised against its own `.bim`.
-struct Site {
-    iids: Vec<String>,
-    ids: Vec<String>,
-    weights: Vec<f64>,
-    dosages: Vec<i8>,
-    covariates: Vec<f64>,
-    outcome: Vec<f64>,
-    binary: Vec<f64>,
-}
-
-fn load_site(prefix: &Path) -> Site {
-    let fs = Fileset::open(prefix).unwrap();
-    let scoring = read_scoring_file(&data_dir().join(SCORE_FILE)).unwrap();
-    let h = harmonize(&scoring, fs.variants(), &HarmonizeOptions::default()).unwrap();
-    let (g, _) = load_genotypes(&fs, &h).unwrap();
-    let iids: Vec<String> = fs.samples().iter().map(|s| s.iid.clone()).collect();
-    let table = read_pheno(&prefix.with_extension("pheno.tsv")).unwrap();
-    let m = table.match_samples(&iids);
-    let column = |name: &str| -> Vec<f64> {
-        let v = if name == "male" {
-            m.align(&table.numeric("sex").unwrap())
-                .into_iter()
-                .map(|s| s.map(|s| f64::from(u8::from(s == 1.0))))
-                .collect()
-        } else {
-            m.align(&table.numeric(name).unwrap())
-        };
-        v.into_iter().map(|x| x.expect("complete data")).collect()
-    };
-    let covs: Vec<Vec<f64>> = COVARIATES.iter().map(|c| column(c)).collect();
-    Site {
-        ids: h.kept.iter().map(|k| k.id.clone()).collect(),
-        weights: h.weights(),
-        dosages: g.as_slice().to_vec(),
-        covariates: (0..iids.len())
-            .flat_map(|i| covs.iter().map(move |c| c[i]))
-            .collect(),
-        outcome: column(OUTCOME),
-        binary: column(BINARY_OUTCOME),
-        iids,
-    }
-}
+use common::igs::{COVARIATES, NEWTON_ITERATIONS, Site, expected_json, load_site, site_prefixes};
 
 fn expected_scores() -> HashMap<String, f64> {
     let text = std::fs::read_to_string(data_dir().join("expected/score_pooled.full.tsv")).unwrap();
@@ -109,13 +42,6 @@ fn expected_scores() -> HashMap<String, f64> {
             (f[i].to_owned(), f[s].parse().unwrap())
         })
         .collect()
-}
-
-fn expected_json() -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(data_dir().join("expected/expected.json")).unwrap(),
-    )
-    .unwrap()
 }
 
 struct Out {

@@ -9,7 +9,7 @@ use mpc_core::share::{SharedBits, SharedMat, SharedVec, last_word_mask, words_fo
 
 use super::{
     Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, MatTriple, PrepRequest,
-    SquarePairs, TruncTuples,
+    SecretPerm, ShuffleCorrelation, SquarePairs, TruncTuples, apply_rows,
 };
 use crate::error::{ProtocolError, Result};
 use crate::kernel;
@@ -103,6 +103,11 @@ impl PartyGen {
         }
     }
 
+    /// A uniformly random permutation of `n` rows from this party's stream.
+    pub fn perm(&mut self, n: usize) -> Vec<u32> {
+        random_perm(&mut self.prg, n)
+    }
+
     /// Checks that the whole correction was used.
     pub fn finish(self) -> Result<()> {
         match &self.correction {
@@ -149,6 +154,12 @@ impl DealerGen {
         sum
     }
 
+    /// The permutation party `owner` draws with [`PartyGen::perm`] at this point of its
+    /// stream.
+    pub fn perm_of(&mut self, owner: usize, n: usize) -> Option<Vec<u32>> {
+        self.prgs.get_mut(owner).map(|p| random_perm(p, n))
+    }
+
     /// Shares a derived component: parties 0..N−1 draw, the last gets the correction.
     pub fn derived<R: Ring>(&mut self, value: &[R]) {
         let mut corr = value.to_vec();
@@ -191,6 +202,31 @@ impl DealerGen {
             self.correction.extend_from_slice(&w.to_le_bytes());
         }
     }
+}
+
+/// A uniform index in 0..=`max` (rejection sampling, no modulo bias).
+fn uniform_upto(prg: &mut Prg, max: u64) -> u64 {
+    let Some(bound) = max.checked_add(1) else {
+        return prg.next_u64();
+    };
+    // Largest multiple of `bound` that fits; values at or above it are redrawn.
+    let zone = u64::MAX - (u64::MAX - bound + 1) % bound;
+    loop {
+        let x = prg.next_u64();
+        if x <= zone {
+            return x % bound;
+        }
+    }
+}
+
+/// Fisher–Yates shuffle of 0..n driven by `prg` (identical on the party and dealer sides).
+fn random_perm(prg: &mut Prg, n: usize) -> Vec<u32> {
+    let mut p: Vec<u32> = (0..n as u32).collect();
+    for i in (1..n).rev() {
+        let j = uniform_upto(prg, i as u64) as usize;
+        p.swap(i, j);
+    }
+    p
 }
 
 /// Packs bit `i` of each element into words.
@@ -307,8 +343,61 @@ pub(crate) fn deal(req: &PrepRequest, g: &mut DealerGen) -> Result<()> {
                 |g| deal_dabits::<Z128>(g, n),
             )
         }
+        PrepRequest::Shuffle {
+            ring,
+            n,
+            width,
+            owner,
+        } => {
+            let (n, width) = (usize_of(n)?, usize_of(width)?);
+            if n > u32::MAX as usize {
+                return Err(ProtocolError::ApiMisuse("shuffle of 2^32 rows".into()));
+            }
+            let owner = usize::from(owner);
+            ring_dispatch(
+                ring,
+                g,
+                |g| deal_shuffle::<Z64>(g, n, width, owner),
+                |g| deal_shuffle::<Z128>(g, n, width, owner),
+            )
+        }
         PrepRequest::End => Ok(()),
     }
+}
+
+fn deal_shuffle<R: Ring>(g: &mut DealerGen, n: usize, width: usize, owner: usize) -> Result<()> {
+    let total = n
+        .checked_mul(width)
+        .ok_or(ProtocolError::ApiMisuse("shuffle size".into()))?;
+    let a = g.random::<R>(total);
+    let perm = g
+        .perm_of(owner, n)
+        .ok_or_else(|| ProtocolError::ApiMisuse(format!("shuffle owner {owner}")))?;
+    let b = apply_rows(&perm, &a, width).ok_or(ProtocolError::Unreachable("shuffle shape"))?;
+    g.derived(&b);
+    Ok(())
+}
+
+pub(crate) fn party_shuffle<R: Ring>(
+    g: &mut PartyGen,
+    n: usize,
+    width: usize,
+    owner: bool,
+) -> Result<ShuffleCorrelation<R>> {
+    let total = n
+        .checked_mul(width)
+        .ok_or(ProtocolError::ApiMisuse("shuffle size".into()))?;
+    if n > u32::MAX as usize {
+        return Err(ProtocolError::ApiMisuse("shuffle of 2^32 rows".into()));
+    }
+    let a = g.random::<R>(total);
+    let perm = owner.then(|| SecretPerm::new(g.perm(n)));
+    let b = g.derived::<R>(total)?;
+    Ok(ShuffleCorrelation {
+        a: SharedVec::from_share(a),
+        perm,
+        b: SharedVec::from_share(b),
+    })
 }
 
 fn deal_beaver<R: Ring>(g: &mut DealerGen, n: usize) -> Result<()> {
