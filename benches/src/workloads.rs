@@ -3,11 +3,12 @@
 //! Adding a workload is one function and one line: write `fn run(&Params) -> Result<Report,
 //! BenchError>` in a module under `workloads/` (inputs from [`crate::data`], the protocol inside
 //! [`crate::harness::run_timed`], a plaintext baseline and reference in the same run), and list
-//! it in [`WORKLOADS`]. Planned: `W1`, `W4`, `W5` (later issues).
+//! it in [`WORKLOADS`]. Planned: `W3`, `W4`, `W5` (later issues).
 
 pub mod elementwise;
 pub mod g1;
 pub mod net;
+pub mod w1;
 pub mod w2;
 
 use crate::error::BenchError;
@@ -44,6 +45,7 @@ pub struct Workload {
 
 /// Every workload, in the order `--smoke` runs them.
 pub const WORKLOADS: &[Workload] = &[
+    w1::W1,
     w2::W2,
     elementwise::MUL,
     elementwise::CMP,
