@@ -129,6 +129,21 @@ pub enum PrepRequest {
         /// The computing party that knows π.
         owner: u16,
     },
+    /// A two-sided matrix triple: A (m×k) with B (k×n), C = A·B and B2 (l×m), C2 = B2·A, so
+    /// one opening of X − A serves products X·v and u'·X (see
+    /// [`crate::arith::PrivateMatrix`]).
+    MatrixTwoSided {
+        /// Ring id byte.
+        ring: u8,
+        /// Rows of A.
+        m: u64,
+        /// Columns of A.
+        k: u64,
+        /// Columns of B (right products).
+        n: u64,
+        /// Rows of B2 (left products).
+        l: u64,
+    },
 }
 
 impl PrepRequest {
@@ -146,6 +161,9 @@ impl PrepRequest {
             Self::BinTriples { nbits } | Self::BinTriplesShared { nbits } => Some(nbits / 64 + 1),
             Self::End => Some(0),
             Self::Shuffle { n, width, .. } => n.checked_mul(width)?.checked_mul(2),
+            Self::MatrixTwoSided { m, k, n, l, .. } => m
+                .checked_mul(k)?
+                .checked_add(k.checked_add(m)?.checked_mul(n.checked_add(l)?)?),
         }
     }
 }
@@ -186,6 +204,20 @@ pub struct MatTriple<R: Ring> {
     pub b: SharedMat<R>,
     /// C = A·B, m×n.
     pub c: SharedMat<R>,
+}
+
+/// A two-sided matrix triple (see [`PrepRequest::MatrixTwoSided`]).
+pub struct MatTriple2<R: Ring> {
+    /// A, m×k.
+    pub a: SharedMat<R>,
+    /// B, k×n.
+    pub b: SharedMat<R>,
+    /// C = A·B, m×n.
+    pub c: SharedMat<R>,
+    /// B2, l×m.
+    pub b2: SharedMat<R>,
+    /// C2 = B2·A, l×k.
+    pub c2: SharedMat<R>,
 }
 
 /// Truncation tuples (see `crate::trunc`).
@@ -325,6 +357,15 @@ pub trait Prep {
         k: usize,
         n: usize,
     ) -> Result<MatTriple<R>>;
+    /// A two-sided matrix triple: A (m×k), B (k×n), C = A·B, B2 (l×m), C2 = B2·A.
+    fn matrix_two_sided<R: Ring>(
+        &mut self,
+        chan: &mut dyn Channel,
+        m: usize,
+        k: usize,
+        n: usize,
+        l: usize,
+    ) -> Result<MatTriple2<R>>;
     /// Truncation tuples.
     fn trunc<R: Ring>(
         &mut self,
@@ -417,6 +458,16 @@ mod tests {
                     owner: 1,
                 },
                 "0a02ac020301",
+            ),
+            (
+                PrepRequest::MatrixTwoSided {
+                    ring: 2,
+                    m: 3,
+                    k: 4,
+                    n: 5,
+                    l: 6,
+                },
+                "0b0203040506",
             ),
         ];
         for (req, want) in cases {

@@ -9,11 +9,12 @@ use mpc_core::wire::Msg;
 
 use super::generate::{
     DealerGen, PartyGen, deal, party_beaver, party_bin_triples, party_bin_triples_shared,
-    party_cmp, party_dabits, party_dot, party_matrix, party_shuffle, party_square, party_trunc,
+    party_cmp, party_dabits, party_dot, party_matrix, party_matrix_two_sided, party_shuffle,
+    party_square, party_trunc,
 };
 use super::{
     Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, MAX_REQUEST_ELEMENTS,
-    MatTriple, Prep, PrepRequest, ShuffleCorrelation, SquarePairs, TruncTuples,
+    MatTriple, MatTriple2, Prep, PrepRequest, ShuffleCorrelation, SquarePairs, TruncTuples,
 };
 use crate::comm;
 use crate::error::{ProtocolError, Result};
@@ -97,6 +98,27 @@ macro_rules! seed_source_prep {
                 };
                 let mut g = self.material(ch, req)?;
                 let out = party_matrix(&mut g, m, k, n)?;
+                g.finish()?;
+                Ok(out)
+            }
+
+            fn matrix_two_sided<R: Ring>(
+                &mut self,
+                ch: &mut dyn Channel,
+                m: usize,
+                k: usize,
+                n: usize,
+                l: usize,
+            ) -> Result<MatTriple2<R>> {
+                let req = PrepRequest::MatrixTwoSided {
+                    ring: ring_byte::<R>(),
+                    m: m as u64,
+                    k: k as u64,
+                    n: n as u64,
+                    l: l as u64,
+                };
+                let mut g = self.material(ch, req)?;
+                let out = party_matrix_two_sided(&mut g, m, k, n, l)?;
                 g.finish()?;
                 Ok(out)
             }

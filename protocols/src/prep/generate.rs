@@ -8,8 +8,8 @@ use mpc_core::ring::{Ring, RingId, Z64, Z128};
 use mpc_core::share::{SharedBits, SharedMat, SharedVec, last_word_mask, words_for_bits};
 
 use super::{
-    Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, MatTriple, PrepRequest,
-    SecretPerm, ShuffleCorrelation, SquarePairs, TruncTuples, apply_rows,
+    Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, MatTriple, MatTriple2,
+    PrepRequest, SecretPerm, ShuffleCorrelation, SquarePairs, TruncTuples, apply_rows,
 };
 use crate::error::{ProtocolError, Result};
 use crate::kernel;
@@ -297,6 +297,15 @@ pub(crate) fn deal(req: &PrepRequest, g: &mut DealerGen) -> Result<()> {
                 |g| deal_matrix::<Z128>(g, m, k, n),
             )
         }
+        PrepRequest::MatrixTwoSided { ring, m, k, n, l } => {
+            let (m, k, n, l) = (usize_of(m)?, usize_of(k)?, usize_of(n)?, usize_of(l)?);
+            ring_dispatch(
+                ring,
+                g,
+                |g| deal_matrix_two_sided::<Z64>(g, m, k, n, l),
+                |g| deal_matrix_two_sided::<Z128>(g, m, k, n, l),
+            )
+        }
         PrepRequest::Trunc { ring, n, frac_bits } => {
             let n = usize_of(n)?;
             ring_dispatch(
@@ -486,6 +495,37 @@ pub(crate) fn party_matrix<R: Ring>(
     let b = SharedMat::from_share(k, n, g.random::<R>(k * n)).ok_or_else(shape)?;
     let c = SharedMat::from_share(m, n, g.derived::<R>(m * n)?).ok_or_else(shape)?;
     Ok(MatTriple { a, b, c })
+}
+
+fn deal_matrix_two_sided<R: Ring>(
+    g: &mut DealerGen,
+    m: usize,
+    k: usize,
+    n: usize,
+    l: usize,
+) -> Result<()> {
+    let a = g.random::<R>(m * k);
+    let b = g.random::<R>(k * n);
+    let b2 = g.random::<R>(l * m);
+    g.derived(&kernel::matmul(&a, &b, m, k, n));
+    g.derived(&kernel::matmul(&b2, &a, l, m, k));
+    Ok(())
+}
+
+pub(crate) fn party_matrix_two_sided<R: Ring>(
+    g: &mut PartyGen,
+    m: usize,
+    k: usize,
+    n: usize,
+    l: usize,
+) -> Result<MatTriple2<R>> {
+    let shape = || ProtocolError::Unreachable("two-sided matrix triple shape");
+    let a = SharedMat::from_share(m, k, g.random::<R>(m * k)).ok_or_else(shape)?;
+    let b = SharedMat::from_share(k, n, g.random::<R>(k * n)).ok_or_else(shape)?;
+    let b2 = SharedMat::from_share(l, m, g.random::<R>(l * m)).ok_or_else(shape)?;
+    let c = SharedMat::from_share(m, n, g.derived::<R>(m * n)?).ok_or_else(shape)?;
+    let c2 = SharedMat::from_share(l, k, g.derived::<R>(l * k)?).ok_or_else(shape)?;
+    Ok(MatTriple2 { a, b, c, b2, c2 })
 }
 
 fn deal_trunc<R: Ring>(g: &mut DealerGen, n: usize, f: u32) -> Result<()> {
