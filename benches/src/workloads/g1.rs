@@ -132,7 +132,12 @@ fn run(p: &Params) -> Result<Report, BenchError> {
     let t = Instant::now();
     let outcomes = session::simulate(
         n_sites,
-        &NetOptions::default(),
+        // A party's local step on 10^4–10^5 variants can take long on a loaded machine: the
+        // progress timeout is the benchmark's, not a deployment's.
+        &NetOptions {
+            timeout: std::time::Duration::from_secs(900),
+            ..NetOptions::default()
+        },
         SessionRng::InsecureSeed(p.seed),
         &job,
     )
