@@ -3,13 +3,14 @@
 //! Adding a workload is one function and one line: write `fn run(&Params) -> Result<Report,
 //! BenchError>` in a module under `workloads/` (inputs from [`crate::data`], the protocol inside
 //! [`crate::harness::run_timed`], a plaintext baseline and reference in the same run), and list
-//! it in [`WORKLOADS`]. Planned: `W3`, `W4`, `W5` (later issues).
+//! it in [`WORKLOADS`]. Planned: `W4`, `W5` (later issues).
 
 pub mod elementwise;
 pub mod g1;
 pub mod net;
 pub mod w1;
 pub mod w2;
+pub mod w3;
 
 use crate::error::BenchError;
 use crate::report::Report;
@@ -47,6 +48,7 @@ pub struct Workload {
 pub const WORKLOADS: &[Workload] = &[
     w1::W1,
     w2::W2,
+    w3::W3,
     elementwise::MUL,
     elementwise::CMP,
     elementwise::SIGMOID,
