@@ -3,17 +3,20 @@
 //! Adding a workload is one function and one line: write `fn run(&Params) -> Result<Report,
 //! BenchError>` in a module under `workloads/` (inputs from [`crate::data`], the protocol inside
 //! [`crate::harness::run_timed`], a plaintext baseline and reference in the same run), and list
-//! it in [`WORKLOADS`]. Planned: `W1`, `W4`, `G1`, `W5` (later issues).
+//! it in [`WORKLOADS`]. Planned: `W4`, `W5` (later issues).
 
 pub mod elementwise;
+pub mod g1;
 pub mod net;
+pub mod w1;
 pub mod w2;
+pub mod w3;
 
 use crate::error::BenchError;
 use crate::report::Report;
 
 /// Parameters of one workload run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
     /// Computing parties (the dealer is one more thread).
     pub parties: usize,
@@ -23,6 +26,8 @@ pub struct Params {
     pub seed: u64,
     /// Secure runs; the report gives the fastest as `wall_s` and all in `wall_s_runs`.
     pub reps: usize,
+    /// A dataset directory, for the workloads that read site data (G1).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// A named workload.
@@ -41,12 +46,15 @@ pub struct Workload {
 
 /// Every workload, in the order `--smoke` runs them.
 pub const WORKLOADS: &[Workload] = &[
+    w1::W1,
     w2::W2,
+    w3::W3,
     elementwise::MUL,
     elementwise::CMP,
     elementwise::SIGMOID,
     elementwise::RECIP,
     net::NET,
+    g1::G1,
 ];
 
 /// The workload called `name` (case-insensitive).

@@ -12,8 +12,10 @@
 //!
 //! Modules: [`plain`] (references), [`qc`] (pooled QC), [`gwas`] (pooled linear GWAS),
 //! [`fit`] (PRS weight fitting: pooled standardisation, ridge), [`score`] (secret-weight
-//! scoring, PRS standardisation, linear IGS).
+//! scoring, PRS standardisation, linear and logistic IGS), [`evaluate`] (pooled AUC with
+//! DeLong SE by secure shuffle and sort, calibration, Hosmer–Lemeshow).
 
+pub mod evaluate;
 pub mod fit;
 pub mod gwas;
 pub mod plain;

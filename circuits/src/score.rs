@@ -599,6 +599,20 @@ pub fn logistic_igs<R: Ring, P: Prep>(
     mine: &SiteCovariates<'_>,
     iterations: usize,
 ) -> Result<LogisticIgs, ScoreError> {
+    logistic_igs_with_lp(ctx, plan, n_cov, z, mine, iterations).map(|(fit, _)| fit)
+}
+
+/// [`logistic_igs`], also returning the shared linear predictor LP = Xβ̂ of the full model
+/// at the final β (pooled order; never opened) for the evaluation of the fitted IGS
+/// ([`crate::evaluate`]).
+pub fn logistic_igs_with_lp<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    n_cov: usize,
+    z: &SharedVec<R>,
+    mine: &SiteCovariates<'_>,
+    iterations: usize,
+) -> Result<(LogisticIgs, SharedVec<R>), ScoreError> {
     let me = ctx.me();
     let fx = plan.fx;
     let f = fx.frac_bits();
@@ -798,7 +812,7 @@ pub fn logistic_igs<R: Ring, P: Prep>(
         let softplus = funcs::ln(ctx, &e1, fx)?;
         let ye = trunc::mul_fx(ctx, &y, &eta, fx)?;
         let ll = ye.sub(&softplus).sum_groups(n);
-        fits.push((beta, inv_diag, ll));
+        fits.push((beta, inv_diag, ll, eta));
     }
     // Intercept-only log-likelihood: N·(ȳ ln ȳ + (1 − ȳ) ln(1 − ȳ)).
     let ybar = trunc::mul_public_fx(ctx, &y.sum_groups(n), &[inv_n], fx)?;
@@ -810,7 +824,7 @@ pub fn logistic_igs<R: Ring, P: Prep>(
     let ll_null = trunc::mul_fx(ctx, &pair, &ln_pair, fx)?
         .sum_groups(2)
         .scale(R::from_u64(n as u64));
-    let [(beta, inv_diag, ll_full), (_, _, ll_cov)] = <[_; 2]>::try_from(fits)
+    let [(beta, inv_diag, ll_full, lp), (_, _, ll_cov, _)] = <[_; 2]>::try_from(fits)
         .map_err(|_| ScoreError::Protocol(ProtocolError::Unreachable("fits")))?;
     let out = fx.decode_slice(&arith::open(
         ctx,
@@ -830,29 +844,32 @@ pub fn logistic_igs<R: Ring, P: Prep>(
     let nagelkerke = |ll: f64| {
         (1.0 - (2.0 * (llnull - ll) / n as f64).exp()) / (1.0 - (2.0 * llnull / n as f64).exp())
     };
-    Ok(LogisticIgs {
-        n,
-        coef,
-        se,
-        llf,
-        llnull,
-        nagelkerke_r2: nagelkerke(llf),
-        nagelkerke_r2_covariates_only: nagelkerke(ll_cov),
-    })
+    Ok((
+        LogisticIgs {
+            n,
+            coef,
+            se,
+            llf,
+            llnull,
+            nagelkerke_r2: nagelkerke(llf),
+            nagelkerke_r2_covariates_only: nagelkerke(ll_cov),
+        },
+        lp,
+    ))
 }
 
 /// Shared solution of a normal-equation system.
-struct NormalFit<R: Ring> {
-    beta: SharedVec<R>,
-    inv_diag: SharedVec<R>,
-    rss: SharedVec<R>,
+pub(crate) struct NormalFit<R: Ring> {
+    pub(crate) beta: SharedVec<R>,
+    pub(crate) inv_diag: SharedVec<R>,
+    pub(crate) rss: SharedVec<R>,
 }
 
 /// Gauss–Jordan on the shared augmented Gram (d × d, row-major, outcome last; p = d − 1
 /// regressors): rows [A_r | b_r | e_r] and [bᵀ | yᵀy | 0]. After p pivots the rows hold
 /// [I | β | A⁻¹] and [0 | RSS | −βᵀ]. Per pivot: a refined reciprocal, then two vectorised
 /// fixed-point products.
-fn solve_normal<R: Ring, P: Prep>(
+pub(crate) fn solve_normal<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     gram: &SharedVec<R>,
     d: usize,

@@ -36,6 +36,7 @@
 //! ```
 
 pub mod cli;
+pub mod cohort;
 pub mod config;
 #[cfg(feature = "net")]
 pub mod daemon;

@@ -178,6 +178,44 @@ fn compare(rows: &[LinearRow], canon: &[(String, String, String)]) -> MaxErr {
     e
 }
 
+/// The library's cohort loader (`parties::cohort`, streaming the `.bed` into the statistics)
+/// gives the same known answers as the test's own loader above.
+#[test]
+fn cohort_loader_matches_statsmodels() {
+    use parties::cohort::{
+        Covariate, LinearCohort, canonical_alleles as lib_canon, discover_sites,
+    };
+    let prefixes = discover_sites(&data_dir()).unwrap();
+    assert_eq!(prefixes, site_prefixes());
+    let canon = lib_canon(&prefixes).unwrap();
+    let ours: Vec<(String, String, String)> = canon
+        .iter()
+        .map(|c| (c.id.clone(), c.alt.clone(), c.other.clone()))
+        .collect();
+    assert_eq!(ours, canonical_alleles(&prefixes));
+    let covs: Vec<Covariate> = ["age", "male=sex==1", "bmi", "smoker"]
+        .iter()
+        .map(|c| Covariate::parse(c).unwrap())
+        .collect();
+    let mut pooled: Option<SufficientStats> = None;
+    for p in &prefixes {
+        let s = LinearCohort::load(p, PHENOTYPE, &covs, None)
+            .unwrap()
+            .linear_stats(&canon)
+            .unwrap();
+        match &mut pooled {
+            None => pooled = Some(s),
+            Some(acc) => acc.add(&s).unwrap(),
+        }
+    }
+    let e = compare(&linear::solve(&pooled.unwrap()), &ours);
+    eprintln!("cohort loader vs statsmodels: {e:?}");
+    assert!(
+        e.beta_rel < 1e-9 && e.se_rel < 1e-9 && e.log10p < 1e-9,
+        "{e:?}"
+    );
+}
+
 #[test]
 fn plain_linear_matches_statsmodels() {
     let prefixes = site_prefixes();

@@ -14,7 +14,6 @@
 )]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use circuits::plain::score as plain;
 use circuits::score::{self, ScorePlan, SiteCovariates, SiteDosages};
@@ -22,78 +21,12 @@ use mpc_core::fixed::FixedPoint;
 use mpc_core::party::PartyId;
 use mpc_core::ring::Z128;
 use mpc_core::share::SharedVec;
-use parties::data::harmonize::{HarmonizeOptions, harmonize};
-use parties::data::pgs::read_scoring_file;
-use parties::data::pheno::read_pheno;
-use parties::data::plink::{Fileset, discover_filesets};
-use parties::data::score::load_genotypes;
 use protocols::arith;
 use protocols::testing::run_with_dealer;
 
 mod common;
 use common::data_dir;
-
-/// The job: outcome and covariates by name. `male` is derived from `sex` (1 = male).
-const OUTCOME: &str = "qt";
-const BINARY_OUTCOME: &str = "disease";
-/// Newton iterations of the logistic IGS (public, from β = 0).
-const NEWTON_ITERATIONS: usize = 10;
-const COVARIATES: &[&str] = &["age", "male", "bmi", "smoker"];
-const SCORE_FILE: &str = "pgs/PGS_SMALL.txt";
-
-fn site_prefixes() -> Vec<PathBuf> {
-    let v: Vec<PathBuf> = discover_filesets(&data_dir())
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.with_extension("pheno.tsv").is_file())
-        .collect();
-    assert!(v.len() >= 2);
-    v
-}
-
-/// One site, harmonised against its own `.bim`.
-struct Site {
-    iids: Vec<String>,
-    ids: Vec<String>,
-    weights: Vec<f64>,
-    dosages: Vec<i8>,
-    covariates: Vec<f64>,
-    outcome: Vec<f64>,
-    binary: Vec<f64>,
-}
-
-fn load_site(prefix: &Path) -> Site {
-    let fs = Fileset::open(prefix).unwrap();
-    let scoring = read_scoring_file(&data_dir().join(SCORE_FILE)).unwrap();
-    let h = harmonize(&scoring, fs.variants(), &HarmonizeOptions::default()).unwrap();
-    let (g, _) = load_genotypes(&fs, &h).unwrap();
-    let iids: Vec<String> = fs.samples().iter().map(|s| s.iid.clone()).collect();
-    let table = read_pheno(&prefix.with_extension("pheno.tsv")).unwrap();
-    let m = table.match_samples(&iids);
-    let column = |name: &str| -> Vec<f64> {
-        let v = if name == "male" {
-            m.align(&table.numeric("sex").unwrap())
-                .into_iter()
-                .map(|s| s.map(|s| f64::from(u8::from(s == 1.0))))
-                .collect()
-        } else {
-            m.align(&table.numeric(name).unwrap())
-        };
-        v.into_iter().map(|x| x.expect("complete data")).collect()
-    };
-    let covs: Vec<Vec<f64>> = COVARIATES.iter().map(|c| column(c)).collect();
-    Site {
-        ids: h.kept.iter().map(|k| k.id.clone()).collect(),
-        weights: h.weights(),
-        dosages: g.as_slice().to_vec(),
-        covariates: (0..iids.len())
-            .flat_map(|i| covs.iter().map(move |c| c[i]))
-            .collect(),
-        outcome: column(OUTCOME),
-        binary: column(BINARY_OUTCOME),
-        iids,
-    }
-}
+use common::igs::{COVARIATES, NEWTON_ITERATIONS, Site, expected_json, load_site, site_prefixes};
 
 fn expected_scores() -> HashMap<String, f64> {
     let text = std::fs::read_to_string(data_dir().join("expected/score_pooled.full.tsv")).unwrap();
@@ -111,19 +44,14 @@ fn expected_scores() -> HashMap<String, f64> {
         .collect()
 }
 
-fn expected_json() -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(data_dir().join("expected/expected.json")).unwrap(),
-    )
-    .unwrap()
-}
-
 struct Out {
     scores: Vec<f64>,
     public_scores: Vec<f64>,
     mean: f64,
     sd: f64,
     igs: score::LinearIgs,
+    /// The linear IGS on the public-weight path's scores.
+    igs_public: score::LinearIgs,
     logit: score::LogisticIgs,
 }
 
@@ -185,6 +113,9 @@ fn secret_weight_score_standardisation_and_linear_igs() {
         // Public-weight path: same numbers.
         let sp = score::score_public_weights::<Z128, _>(ctx, &plan, &site.weights, &dos).unwrap();
         let after_public = ctx.stats();
+        // Downstream of the public-weight path: the same standardisation and linear IGS.
+        let st_pub = score::standardize(ctx, &sp, fx).unwrap();
+        let igs_public = score::linear_igs(ctx, &plan, COVARIATES.len(), &st_pub.z, &cov).unwrap();
         eprintln!(
             "{me}: rounds / online bytes sent: score {} / {}, standardise {} / {}, linear IGS {} / {}, public-weight score {} / {}",
             after_score.rounds,
@@ -207,6 +138,7 @@ fn secret_weight_score_standardisation_and_linear_igs() {
             sd: opened[n + 1].sqrt(),
             public_scores: opened[n + 2..].to_vec(),
             igs,
+            igs_public,
             logit,
         })
     });
@@ -303,6 +235,21 @@ fn secret_weight_score_standardisation_and_linear_igs() {
              llf {llf:.3e}, llnull {lln:.3e}, Nagelkerke {nk:.3e}, covariates-only {nkc:.3e}, incremental {nki:.3e}",
             p.party
         );
+        // Both scoring paths give the same numbers downstream: the linear IGS on the
+        // public-weight scores equals the secret-weight one (both within 1e-6 absolute of
+        // plink2's scores, so the coefficients agree far inside the models' 1e-4).
+        let mut path_rel: f64 = 0.0;
+        for k in 0..names.len() {
+            path_rel = path_rel
+                .max(((o.igs_public.coef[k] - o.igs.coef[k]) / o.igs.coef[k]).abs())
+                .max(((o.igs_public.se[k] - o.igs.se[k]) / o.igs.se[k]).abs());
+        }
+        path_rel = path_rel.max(((o.igs_public.r2 - o.igs.r2) / o.igs.r2).abs());
+        eprintln!(
+            "party {}: public vs secret weights downstream (linear IGS) rel {path_rel:.3e}",
+            p.party
+        );
+        assert!(path_rel <= 1e-6, "paths disagree downstream: {path_rel}");
         assert!(lcoef <= 1e-4 && lse <= 1e-4 && or_rel <= 1e-4 && ci_rel <= 1e-4);
         assert!(llf <= 1e-4 && lln <= 1e-4 && nk <= 1e-4 && nkc <= 1e-4 && nki <= 1e-4);
         assert!(max_abs <= 1e-6, "score error {max_abs}");

@@ -245,19 +245,52 @@ pub fn ltz<R: Ring, P: Prep>(
     x: &SharedVec<R>,
     bound_bits: u32,
 ) -> Result<SharedVec<R>> {
+    let n = x.len();
+    if n == 0 {
+        return Ok(SharedVec::zeros(0));
+    }
+    let dab = {
+        let (prep, chan) = ctx.prep();
+        prep.dabits::<R>(chan, n)?
+    };
+    let beta = ltz_xor(ctx, x, bound_bits)?;
+    // Step 5: to arithmetic shares.
+    bits_to_arith(ctx, &beta, &dab)
+}
+
+/// DECLASSIFIES \[x < 0\] for every element: the public bits, packed 64 per word. Only for
+/// protocols whose comparison outcomes are simulatable from their outputs (the sort after a
+/// secure shuffle, [`crate::sort`]). Steps 1–4 of [`ltz`], then one opening of one bit per
+/// element instead of the daBit conversion.
+pub(crate) fn ltz_open<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    x: &SharedVec<R>,
+    bound_bits: u32,
+) -> Result<Vec<u64>> {
+    if x.is_empty() {
+        return Ok(Vec::new());
+    }
+    let beta = ltz_xor(ctx, x, bound_bits)?;
+    bits::open_bits(ctx, &beta)
+}
+
+/// Steps 1–4 of [`ltz`]: XOR shares of \[x < 0\].
+fn ltz_xor<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    x: &SharedVec<R>,
+    bound_bits: u32,
+) -> Result<SharedBits> {
     let l = bound_bits;
     ensure(l >= 1 && l < R::BITS, || {
         format!("comparison bound 2^{l} in a {}-bit ring", R::BITS)
     })?;
     let n = x.len();
-    if n == 0 {
-        return Ok(SharedVec::zeros(0));
-    }
-    // Step 1: all preprocessing up front (four dealer requests, no online rounds).
+    // Step 1: all preprocessing up front (three dealer requests here, the daBits in the
+    // caller; no online rounds).
     let (plain, shared) = lt_tree_shape(leaf_count(l));
-    let (masks, dab) = {
+    let masks = {
         let (prep, chan) = ctx.prep();
-        (prep.cmp::<R>(chan, n, l)?, prep.dabits::<R>(chan, n)?)
+        prep.cmp::<R>(chan, n, l)?
     };
     let mut mat = AndMaterial::fetch(ctx, plain * n, shared * n)?;
     // Step 2: open c = x + 2^ℓ + r.
@@ -282,9 +315,7 @@ pub fn ltz<R: Ring, P: Prep>(
     let c_l = c_cols
         .get(l as usize)
         .ok_or(ProtocolError::Unreachable("public column ℓ"))?;
-    let beta = xor_sp(first, &borrow.xor(r_l), &not_public(c_l, n))?;
-    // Step 5: to arithmetic shares.
-    bits_to_arith(ctx, &beta, &dab)
+    xor_sp(first, &borrow.xor(r_l), &not_public(c_l, n))
 }
 
 /// \[x < 0\] for fixed-point values in the safe range |x| < 2^(k−2) (ℓ = k − 2).

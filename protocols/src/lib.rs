@@ -24,7 +24,8 @@
 //! Modules: [`arith`] (input, open, Beaver products), [`trunc`] (fixed-point truncation),
 //! [`compare`] (less-than-zero, comparisons, equality, select, min/max, abs, ReLU),
 //! [`funcs`] (sigmoid, exp, ln, reciprocal, inverse square root, square root as
-//! piecewise polynomials), [`prep`] (preprocessing sources), [`ctx`] (the protocol
+//! piecewise polynomials), [`sort`] (secure shuffle and quicksort with payload columns),
+//! [`prep`] (preprocessing sources), [`ctx`] (the protocol
 //! context), [`comm`] (chunked transfer), [`kernel`] (local ring kernels), [`testing`]
 //! (in-memory runs).
 //!
@@ -58,6 +59,7 @@ pub mod funcs;
 pub mod kernel;
 pub mod model;
 pub mod prep;
+pub mod sort;
 pub mod testing;
 pub mod trunc;
 

@@ -115,6 +115,35 @@ pub enum PrepRequest {
     },
     /// No more requests: the dealer ends its session.
     End,
+    /// A permute-and-reshare correlation for one pass of [`crate::sort::shuffle_rows`]:
+    /// every party holds a share a_i of a uniform mask A (n rows × `width`), party `owner`
+    /// also holds a uniform permutation π of the rows, and all parties hold fresh shares of
+    /// π(A). Appended after `End` so older encodings keep their tags.
+    Shuffle {
+        /// Ring id byte.
+        ring: u8,
+        /// Rows.
+        n: u64,
+        /// Elements per row.
+        width: u64,
+        /// The computing party that knows π.
+        owner: u16,
+    },
+    /// A two-sided matrix triple: A (m×k) with B (k×n), C = A·B and B2 (l×m), C2 = B2·A, so
+    /// one opening of X − A serves products X·v and u'·X (see
+    /// [`crate::arith::PrivateMatrix`]).
+    MatrixTwoSided {
+        /// Ring id byte.
+        ring: u8,
+        /// Rows of A.
+        m: u64,
+        /// Columns of A.
+        k: u64,
+        /// Columns of B (right products).
+        n: u64,
+        /// Rows of B2 (left products).
+        l: u64,
+    },
 }
 
 impl PrepRequest {
@@ -131,6 +160,10 @@ impl PrepRequest {
             Self::Cmp { n, bits, .. } => n.checked_mul(u64::from(bits) + 2),
             Self::BinTriples { nbits } | Self::BinTriplesShared { nbits } => Some(nbits / 64 + 1),
             Self::End => Some(0),
+            Self::Shuffle { n, width, .. } => n.checked_mul(width)?.checked_mul(2),
+            Self::MatrixTwoSided { m, k, n, l, .. } => m
+                .checked_mul(k)?
+                .checked_add(k.checked_add(m)?.checked_mul(n.checked_add(l)?)?),
         }
     }
 }
@@ -171,6 +204,20 @@ pub struct MatTriple<R: Ring> {
     pub b: SharedMat<R>,
     /// C = A·B, m×n.
     pub c: SharedMat<R>,
+}
+
+/// A two-sided matrix triple (see [`PrepRequest::MatrixTwoSided`]).
+pub struct MatTriple2<R: Ring> {
+    /// A, m×k.
+    pub a: SharedMat<R>,
+    /// B, k×n.
+    pub b: SharedMat<R>,
+    /// C = A·B, m×n.
+    pub c: SharedMat<R>,
+    /// B2, l×m.
+    pub b2: SharedMat<R>,
+    /// C2 = B2·A, l×k.
+    pub c2: SharedMat<R>,
 }
 
 /// Truncation tuples (see `crate::trunc`).
@@ -225,6 +272,64 @@ pub struct DaBits<R: Ring> {
     pub arith: SharedVec<R>,
 }
 
+/// A uniformly random permutation of rows known to one party. Zeroized on drop; no `Debug`.
+pub struct SecretPerm {
+    /// `perm[r]` = the input row that lands at output row r.
+    perm: Vec<u32>,
+}
+
+impl SecretPerm {
+    /// Wraps a permutation (`perm[r]` = source row of output row r).
+    pub(crate) fn new(perm: Vec<u32>) -> Self {
+        Self { perm }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.perm.len()
+    }
+
+    /// True for the empty permutation.
+    pub fn is_empty(&self) -> bool {
+        self.perm.is_empty()
+    }
+
+    /// Applies the permutation to the rows of a row-major matrix with `width` columns:
+    /// output row r is input row `perm[r]`. `None` if the shape does not match.
+    pub fn apply_rows<R: Ring>(&self, x: &[R], width: usize) -> Option<Vec<R>> {
+        apply_rows(&self.perm, x, width)
+    }
+}
+
+impl Drop for SecretPerm {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.perm);
+    }
+}
+
+/// Output row r = input row `perm[r]` of a row-major matrix with `width` columns.
+pub(crate) fn apply_rows<R: Ring>(perm: &[u32], x: &[R], width: usize) -> Option<Vec<R>> {
+    if perm.len().checked_mul(width)? != x.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(x.len());
+    for &src in perm {
+        let s = (src as usize).checked_mul(width)?;
+        out.extend_from_slice(x.get(s..s.checked_add(width)?)?);
+    }
+    Some(out)
+}
+
+/// A permute-and-reshare correlation (see [`PrepRequest::Shuffle`]).
+pub struct ShuffleCorrelation<R: Ring> {
+    /// This party's share of the mask A (n·width, row-major).
+    pub a: SharedVec<R>,
+    /// π, at the owner only.
+    pub perm: Option<SecretPerm>,
+    /// This party's share of π(A).
+    pub b: SharedVec<R>,
+}
+
 /// A source of correlated randomness for one computing party.
 ///
 /// Every method is called by all computing parties in the same order with the same public
@@ -252,6 +357,15 @@ pub trait Prep {
         k: usize,
         n: usize,
     ) -> Result<MatTriple<R>>;
+    /// A two-sided matrix triple: A (m×k), B (k×n), C = A·B, B2 (l×m), C2 = B2·A.
+    fn matrix_two_sided<R: Ring>(
+        &mut self,
+        chan: &mut dyn Channel,
+        m: usize,
+        k: usize,
+        n: usize,
+        l: usize,
+    ) -> Result<MatTriple2<R>>;
     /// Truncation tuples.
     fn trunc<R: Ring>(
         &mut self,
@@ -271,6 +385,15 @@ pub trait Prep {
     ) -> Result<BinTriplesShared>;
     /// daBits.
     fn dabits<R: Ring>(&mut self, chan: &mut dyn Channel, n: usize) -> Result<DaBits<R>>;
+    /// A permute-and-reshare correlation for `n` rows of `width` elements, π known to
+    /// `owner`.
+    fn shuffle<R: Ring>(
+        &mut self,
+        chan: &mut dyn Channel,
+        n: usize,
+        width: usize,
+        owner: mpc_core::party::PartyId,
+    ) -> Result<ShuffleCorrelation<R>>;
     /// Tells the source the session is over (the dealer then stops).
     fn finish(&mut self, chan: &mut dyn Channel) -> Result<()>;
 }
@@ -327,6 +450,25 @@ mod tests {
             (PrepRequest::BinTriplesShared { nbits: 1 }, "0701"),
             (PrepRequest::DaBits { ring: 1, n: 9 }, "080109"),
             (PrepRequest::End, "09"),
+            (
+                PrepRequest::Shuffle {
+                    ring: 2,
+                    n: 300,
+                    width: 3,
+                    owner: 1,
+                },
+                "0a02ac020301",
+            ),
+            (
+                PrepRequest::MatrixTwoSided {
+                    ring: 2,
+                    m: 3,
+                    k: 4,
+                    n: 5,
+                    l: 6,
+                },
+                "0b0203040506",
+            ),
         ];
         for (req, want) in cases {
             let m = Msg::control(&req).unwrap();

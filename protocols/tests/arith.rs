@@ -211,3 +211,52 @@ fn large_vectors_are_chunked_and_counted() {
     let sent = run.parties[0].stats.online_bytes_sent(2);
     assert!(sent >= 8 * n as u64 && sent < 8 * n as u64 + 1000);
 }
+
+/// A private matrix used from both sides several times equals the plaintext ring products,
+/// and a use beyond the plan is refused.
+fn check_private_matrix<R: Ring + std::fmt::Debug>(n_parties: usize) {
+    let (m, k) = (9, 6);
+    let x: Vec<R> = rand_vec(40, m * k);
+    let vs: Vec<Vec<R>> = (0..3).map(|i| rand_vec(41 + i, k)).collect();
+    let us: Vec<Vec<R>> = (0..2).map(|i| rand_vec(51 + i, m)).collect();
+    let owner = PartyId((n_parties - 1) as u16);
+    let run = run_with_dealer(n_parties, 7, |ctx| {
+        let me = ctx.me();
+        let mut pm =
+            arith::PrivateMatrix::new(ctx, owner, (me == owner).then_some(&x[..]), m, k, 3, 2)?;
+        let mut out = Vec::new();
+        for (i, v) in vs.iter().enumerate() {
+            let sv = input(ctx, PartyId(0), (me == PartyId(0)).then_some(&v[..]), k)?;
+            let z = pm.mul_right(ctx, &sv)?;
+            out.push(open(ctx, &z)?);
+            if i < us.len() {
+                let su = input(ctx, PartyId(0), (me == PartyId(0)).then_some(&us[i][..]), m)?;
+                let z = pm.mul_left(ctx, &su)?;
+                out.push(open(ctx, &z)?);
+            }
+        }
+        let extra = input(ctx, PartyId(0), (me == PartyId(0)).then_some(&vs[0][..]), k)?;
+        let refused = pm.mul_right(ctx, &extra).is_err();
+        Ok((out, refused))
+    });
+    let xt: Vec<R> = (0..k * m).map(|i| x[(i % m) * k + i / m]).collect();
+    let mut want = Vec::new();
+    for (i, v) in vs.iter().enumerate() {
+        want.push(kernel::matmul(&x, v, m, k, 1));
+        if i < us.len() {
+            want.push(kernel::matmul(&xt, &us[i], k, m, 1));
+        }
+    }
+    for p in &run.parties {
+        assert_eq!(p.value.0, want, "{}", p.party);
+        assert!(p.value.1, "a use beyond the plan must be refused");
+    }
+}
+
+#[test]
+fn private_matrix_both_sides() {
+    for n in [2, 3, 5] {
+        check_private_matrix::<Z64>(n);
+        check_private_matrix::<Z128>(n);
+    }
+}

@@ -39,6 +39,10 @@ struct Args {
     /// Secure runs per workload: `wall_s` is the fastest, `wall_s_runs` lists all.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     reps: u16,
+    /// Dataset directory for the workloads that read site data (G1; default the bundled
+    /// data/small).
+    #[arg(long = "data", value_name = "DIR")]
+    data: Option<std::path::PathBuf>,
     /// List the workloads and exit.
     #[arg(long)]
     list: bool,
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
             size,
             seed: args.seed,
             reps: usize::from(args.reps),
+            data_dir: args.data.clone(),
         };
         match (w.run)(&p) {
             Ok(mut r) => {

@@ -429,6 +429,7 @@ mod tests {
                     size: 500,
                     seed: 9,
                     reps: 1,
+                    data_dir: None,
                 },
             )
             .unwrap();
@@ -447,6 +448,7 @@ mod tests {
                     size: 300,
                     seed: 5,
                     reps: 1,
+                    data_dir: None,
                 })
                 .unwrap();
                 assert!(r.ok(), "{}: {}", w.name, r.to_json());

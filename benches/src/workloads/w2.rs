@@ -198,6 +198,7 @@ mod tests {
                 size: 24,
                 seed: 5,
                 reps: 2,
+                data_dir: None,
             })
             .unwrap();
             assert!(r.ok(), "{}", r.to_json());

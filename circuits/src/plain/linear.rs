@@ -38,6 +38,8 @@ pub enum LinearError {
     },
     /// Statistics with different shapes were combined.
     Mismatch,
+    /// A dosage other than 0, 1, 2 or missing.
+    Dosage(i8),
 }
 
 impl fmt::Display for LinearError {
@@ -50,6 +52,7 @@ impl fmt::Display for LinearError {
             } => write!(f, "{what} has {actual} entries, expected {expected}"),
             Self::NotFinite { what } => write!(f, "{what} holds a value that is not finite"),
             Self::Mismatch => write!(f, "sufficient statistics of different shapes"),
+            Self::Dosage(d) => write!(f, "dosage {d} is not 0, 1, 2 or missing"),
         }
     }
 }
@@ -102,11 +105,9 @@ impl SufficientStats {
         entries(self.dim())
     }
 
-    /// Statistics of one site's data.
+    /// Statistics of one site's data (all variants at once; [`StatsBuilder`] streams).
     pub fn compute(data: &LinearData<'_>) -> Result<Self, LinearError> {
-        let (n, k) = (data.n_samples, data.n_cov);
-        check_len("covariates", n * k, data.covariates.len())?;
-        check_len("phenotype", n, data.phenotype.len())?;
+        let n = data.n_samples;
         if n == 0 || !data.dosages.len().is_multiple_of(n) {
             return Err(LinearError::Shape {
                 what: "dosages",
@@ -114,61 +115,9 @@ impl SufficientStats {
                 actual: data.dosages.len(),
             });
         }
-        if !data.covariates.iter().all(|v| v.is_finite()) {
-            return Err(LinearError::NotFinite { what: "covariates" });
-        }
-        if !data.phenotype.iter().all(|v| v.is_finite()) {
-            return Err(LinearError::NotFinite { what: "phenotype" });
-        }
-        let n_variants = data.dosages.len() / n;
-        let dim = k + 3;
-        let t = entries(dim);
-        // w_i = (1, c_i, g, y_i); g is filled per variant.
-        let rows: Vec<Vec<f64>> = data
-            .covariates
-            .chunks_exact(k.max(1))
-            .take(n)
-            .zip(data.phenotype)
-            .map(|(c, &y)| {
-                let mut w = Vec::with_capacity(dim);
-                w.push(1.0);
-                w.extend_from_slice(if k == 0 { &[] } else { c });
-                w.push(0.0);
-                w.push(y);
-                w
-            })
-            .collect();
-        let mut obs = Vec::with_capacity(n_variants);
-        let mut gram = vec![0.0; n_variants * t];
-        for (g, out) in data.dosages.chunks_exact(n).zip(gram.chunks_exact_mut(t)) {
-            let mut count = 0u64;
-            for (&d, w) in g.iter().zip(&rows) {
-                if d == MISSING {
-                    continue;
-                }
-                count += 1;
-                let mut w = w.clone();
-                if let Some(slot) = w.get_mut(k + 1) {
-                    *slot = f64::from(d);
-                }
-                let mut idx = 0;
-                for (l, &wl) in w.iter().enumerate() {
-                    for &wm in w.iter().skip(l) {
-                        if let Some(o) = out.get_mut(idx) {
-                            *o += wl * wm;
-                        }
-                        idx += 1;
-                    }
-                }
-            }
-            obs.push(count);
-        }
-        Ok(Self {
-            n_cov: k,
-            n_variants,
-            obs,
-            gram,
-        })
+        let mut b = StatsBuilder::new(n, data.covariates, data.n_cov, data.phenotype)?;
+        b.push(data.dosages)?;
+        Ok(b.finish())
     }
 
     /// Adds another site's statistics (pooling).
@@ -183,6 +132,156 @@ impl SufficientStats {
             *a += b;
         }
         Ok(())
+    }
+}
+
+/// Streaming [`SufficientStats`]: the covariate part is summed once, then each pushed variant
+/// costs one pass over its calls.
+///
+/// With w' = (1, c, y) per sample, the Gram matrix over all complete samples T = Σ w'w'ᵀ is
+/// computed once. For a variant, a pass over its calls sums w' separately over the samples
+/// with dosage 1, with dosage 2 and with a missing call (also their outer products, for the
+/// missing ones only). Then, over the non-missing samples: the (w', w') block is T minus the
+/// missing samples' outer products, Σ g·w' = S₁ + 2·S₂, Σ g² = n₁ + 4·n₂. Samples with
+/// dosage 0 cost one comparison. The result equals the direct sum up to f64 rounding order.
+pub struct StatsBuilder {
+    n: usize,
+    k: usize,
+    /// Sample-major w' = (1, c_1..c_k, y), `n × (k + 2)`.
+    rows: Vec<f64>,
+    /// Packed Gram of w' over every sample.
+    total: Vec<f64>,
+    out: SufficientStats,
+}
+
+impl StatsBuilder {
+    /// A builder for `n_samples` complete cases (sample-major covariates, `n_cov` per sample).
+    pub fn new(
+        n_samples: usize,
+        covariates: &[f64],
+        n_cov: usize,
+        phenotype: &[f64],
+    ) -> Result<Self, LinearError> {
+        let (n, k) = (n_samples, n_cov);
+        check_len("covariates", n * k, covariates.len())?;
+        check_len("phenotype", n, phenotype.len())?;
+        if n == 0 {
+            return Err(LinearError::Shape {
+                what: "samples",
+                expected: 1,
+                actual: 0,
+            });
+        }
+        if !covariates.iter().all(|v| v.is_finite()) {
+            return Err(LinearError::NotFinite { what: "covariates" });
+        }
+        if !phenotype.iter().all(|v| v.is_finite()) {
+            return Err(LinearError::NotFinite { what: "phenotype" });
+        }
+        let wd = k + 2;
+        let mut rows = Vec::with_capacity(n * wd);
+        for (i, &y) in phenotype.iter().enumerate() {
+            rows.push(1.0);
+            rows.extend_from_slice(covariates.get(i * k..(i + 1) * k).unwrap_or(&[]));
+            rows.push(y);
+        }
+        let mut total = vec![0.0; entries(wd)];
+        for w in rows.chunks_exact(wd) {
+            add_outer(&mut total, w);
+        }
+        Ok(Self {
+            n,
+            k,
+            rows,
+            total,
+            out: SufficientStats {
+                n_cov: k,
+                n_variants: 0,
+                obs: Vec::new(),
+                gram: Vec::new(),
+            },
+        })
+    }
+
+    /// Adds variants: variant-major ALT dosages (0, 1, 2 or [`MISSING`]), a multiple of
+    /// `n_samples` long.
+    pub fn push(&mut self, dosages: &[i8]) -> Result<(), LinearError> {
+        if !dosages.len().is_multiple_of(self.n) {
+            return Err(LinearError::Shape {
+                what: "dosages",
+                expected: self.n,
+                actual: dosages.len(),
+            });
+        }
+        let (k, wd) = (self.k, self.k + 2);
+        let dim = k + 3;
+        let t = entries(dim);
+        let mut miss_outer = vec![0.0; entries(wd)];
+        let mut sums = vec![0.0; 3 * wd];
+        for g in dosages.chunks_exact(self.n) {
+            miss_outer.fill(0.0);
+            sums.fill(0.0);
+            let mut n_miss = 0u64;
+            for (&d, w) in g.iter().zip(self.rows.chunks_exact(wd)) {
+                let slot = match d {
+                    0 => continue,
+                    1 => 0,
+                    2 => 1,
+                    MISSING => {
+                        n_miss += 1;
+                        add_outer(&mut miss_outer, w);
+                        2
+                    }
+                    _ => return Err(LinearError::Dosage(d)),
+                };
+                if let Some(acc) = sums.get_mut(slot * wd..(slot + 1) * wd) {
+                    for (a, &x) in acc.iter_mut().zip(w) {
+                        *a += x;
+                    }
+                }
+            }
+            let s = |slot: usize, l: usize| sums.get(slot * wd + l).copied().unwrap_or(0.0);
+            // Index of w' entry l in w = (1, c, g, y).
+            let full = |l: usize| if l <= k { l } else { k + 2 };
+            let mut gram = vec![0.0; t];
+            for l in 0..wd {
+                for m in l..wd {
+                    let v = self.total.get(tri(wd, l, m)).copied().unwrap_or(0.0)
+                        - miss_outer.get(tri(wd, l, m)).copied().unwrap_or(0.0);
+                    if let Some(e) = gram.get_mut(tri(dim, full(l), full(m))) {
+                        *e = v;
+                    }
+                }
+                if let Some(e) = gram.get_mut(tri(dim, full(l), k + 1)) {
+                    *e = s(0, l) + 2.0 * s(1, l);
+                }
+            }
+            if let Some(e) = gram.get_mut(tri(dim, k + 1, k + 1)) {
+                *e = s(0, 0) + 4.0 * s(1, 0);
+            }
+            self.out.obs.push(self.n as u64 - n_miss);
+            self.out.gram.extend_from_slice(&gram);
+            self.out.n_variants += 1;
+        }
+        Ok(())
+    }
+
+    /// The statistics of every variant pushed, in order.
+    pub fn finish(self) -> SufficientStats {
+        self.out
+    }
+}
+
+/// acc += w wᵀ (packed upper triangle).
+fn add_outer(acc: &mut [f64], w: &[f64]) {
+    let mut idx = 0;
+    for (l, &wl) in w.iter().enumerate() {
+        for &wm in w.iter().skip(l) {
+            if let Some(o) = acc.get_mut(idx) {
+                *o += wl * wm;
+            }
+            idx += 1;
+        }
     }
 }
 
@@ -272,4 +371,89 @@ pub fn solve(stats: &SufficientStats) -> Vec<LinearRow> {
             LinearRow::from_beta_u(obs, stats.n_cov, beta, u)
         })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, reason = "test code")]
+mod tests {
+    use super::*;
+
+    /// The definition: Σ over non-missing samples of w wᵀ with w = (1, c, g, y).
+    fn direct(n: usize, k: usize, dos: &[i8], cov: &[f64], y: &[f64]) -> (Vec<u64>, Vec<f64>) {
+        let dim = k + 3;
+        let mut obs = Vec::new();
+        let mut gram = Vec::new();
+        for g in dos.chunks_exact(n) {
+            let mut out = vec![0.0; entries(dim)];
+            let mut count = 0;
+            for i in 0..n {
+                if g[i] == MISSING {
+                    continue;
+                }
+                count += 1;
+                let mut w = vec![1.0];
+                w.extend_from_slice(&cov[i * k..(i + 1) * k]);
+                w.push(f64::from(g[i]));
+                w.push(y[i]);
+                add_outer(&mut out, &w);
+            }
+            obs.push(count);
+            gram.extend(out);
+        }
+        (obs, gram)
+    }
+
+    #[test]
+    fn builder_equals_the_direct_sums() {
+        let (n, k, m) = (57, 3, 11);
+        let mut state = 0x1234_5678_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let dos: Vec<i8> = (0..n * m)
+            .map(|_| match next() % 10 {
+                0 => MISSING,
+                r => (r % 3) as i8,
+            })
+            .collect();
+        let cov: Vec<f64> = (0..n * k).map(|_| (next() % 1000) as f64 / 7.0).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|_| (next() % 1000) as f64 / 13.0 - 30.0)
+            .collect();
+        let got = SufficientStats::compute(&LinearData {
+            n_samples: n,
+            dosages: &dos,
+            covariates: &cov,
+            n_cov: k,
+            phenotype: &y,
+        })
+        .unwrap();
+        let (obs, gram) = direct(n, k, &dos, &cov, &y);
+        assert_eq!(got.obs, obs);
+        assert_eq!(got.gram.len(), gram.len());
+        for (a, b) in got.gram.iter().zip(&gram) {
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
+        }
+        // Streaming in two pushes gives the same.
+        let mut b = StatsBuilder::new(n, &cov, k, &y).unwrap();
+        b.push(&dos[..5 * n]).unwrap();
+        b.push(&dos[5 * n..]).unwrap();
+        assert_eq!(b.finish(), got);
+        // A dosage that is not 0, 1, 2 or missing is refused.
+        let mut bad = dos.clone();
+        bad[3] = 5;
+        assert!(
+            SufficientStats::compute(&LinearData {
+                n_samples: n,
+                dosages: &bad,
+                covariates: &cov,
+                n_cov: k,
+                phenotype: &y,
+            })
+            .is_err()
+        );
+    }
 }

@@ -9,11 +9,12 @@ use mpc_core::wire::Msg;
 
 use super::generate::{
     DealerGen, PartyGen, deal, party_beaver, party_bin_triples, party_bin_triples_shared,
-    party_cmp, party_dabits, party_dot, party_matrix, party_square, party_trunc,
+    party_cmp, party_dabits, party_dot, party_matrix, party_matrix_two_sided, party_shuffle,
+    party_square, party_trunc,
 };
 use super::{
     Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, MAX_REQUEST_ELEMENTS,
-    MatTriple, Prep, PrepRequest, SquarePairs, TruncTuples,
+    MatTriple, MatTriple2, Prep, PrepRequest, ShuffleCorrelation, SquarePairs, TruncTuples,
 };
 use crate::comm;
 use crate::error::{ProtocolError, Result};
@@ -25,6 +26,7 @@ const PREP_LABEL: &[u8] = b"igs-prep/v1";
 /// [`PartyGen`] per request; [`Prep`] is implemented once on top.
 trait SeedSource {
     const MODEL: SecurityModel;
+    fn party_index(&self) -> usize;
     fn material(&mut self, chan: &mut dyn Channel, req: PrepRequest) -> Result<PartyGen>;
     fn end(&mut self, chan: &mut dyn Channel) -> Result<()>;
 }
@@ -100,6 +102,27 @@ macro_rules! seed_source_prep {
                 Ok(out)
             }
 
+            fn matrix_two_sided<R: Ring>(
+                &mut self,
+                ch: &mut dyn Channel,
+                m: usize,
+                k: usize,
+                n: usize,
+                l: usize,
+            ) -> Result<MatTriple2<R>> {
+                let req = PrepRequest::MatrixTwoSided {
+                    ring: ring_byte::<R>(),
+                    m: m as u64,
+                    k: k as u64,
+                    n: n as u64,
+                    l: l as u64,
+                };
+                let mut g = self.material(ch, req)?;
+                let out = party_matrix_two_sided(&mut g, m, k, n, l)?;
+                g.finish()?;
+                Ok(out)
+            }
+
             fn trunc<R: Ring>(
                 &mut self,
                 ch: &mut dyn Channel,
@@ -169,6 +192,26 @@ macro_rules! seed_source_prep {
                 Ok(out)
             }
 
+            fn shuffle<R: Ring>(
+                &mut self,
+                ch: &mut dyn Channel,
+                n: usize,
+                width: usize,
+                owner: PartyId,
+            ) -> Result<ShuffleCorrelation<R>> {
+                let req = PrepRequest::Shuffle {
+                    ring: ring_byte::<R>(),
+                    n: n as u64,
+                    width: width as u64,
+                    owner: owner.0,
+                };
+                let mine = self.party_index() == owner.index();
+                let mut g = self.material(ch, req)?;
+                let out = party_shuffle(&mut g, n, width, mine)?;
+                g.finish()?;
+                Ok(out)
+            }
+
             fn finish(&mut self, ch: &mut dyn Channel) -> Result<()> {
                 self.end(ch)
             }
@@ -219,6 +262,10 @@ impl Dealer {
 
 impl SeedSource for Dealer {
     const MODEL: SecurityModel = SEMI_HONEST_DEALER;
+
+    fn party_index(&self) -> usize {
+        self.me.index()
+    }
 
     fn material(&mut self, chan: &mut dyn Channel, req: PrepRequest) -> Result<PartyGen> {
         if self.ended {
@@ -335,6 +382,10 @@ impl InsecureIdealPrep {
 
 impl SeedSource for InsecureIdealPrep {
     const MODEL: SecurityModel = INSECURE_FAKE;
+
+    fn party_index(&self) -> usize {
+        self.me.index()
+    }
 
     fn material(&mut self, _chan: &mut dyn Channel, req: PrepRequest) -> Result<PartyGen> {
         let t = self.counter;

@@ -8,8 +8,8 @@ use mpc_core::ring::{Ring, RingId, Z64, Z128};
 use mpc_core::share::{SharedBits, SharedMat, SharedVec, last_word_mask, words_for_bits};
 
 use super::{
-    Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, MatTriple, PrepRequest,
-    SquarePairs, TruncTuples,
+    Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, MatTriple, MatTriple2,
+    PrepRequest, SecretPerm, ShuffleCorrelation, SquarePairs, TruncTuples, apply_rows,
 };
 use crate::error::{ProtocolError, Result};
 use crate::kernel;
@@ -103,6 +103,11 @@ impl PartyGen {
         }
     }
 
+    /// A uniformly random permutation of `n` rows from this party's stream.
+    pub fn perm(&mut self, n: usize) -> Vec<u32> {
+        random_perm(&mut self.prg, n)
+    }
+
     /// Checks that the whole correction was used.
     pub fn finish(self) -> Result<()> {
         match &self.correction {
@@ -149,6 +154,12 @@ impl DealerGen {
         sum
     }
 
+    /// The permutation party `owner` draws with [`PartyGen::perm`] at this point of its
+    /// stream.
+    pub fn perm_of(&mut self, owner: usize, n: usize) -> Option<Vec<u32>> {
+        self.prgs.get_mut(owner).map(|p| random_perm(p, n))
+    }
+
     /// Shares a derived component: parties 0..N−1 draw, the last gets the correction.
     pub fn derived<R: Ring>(&mut self, value: &[R]) {
         let mut corr = value.to_vec();
@@ -191,6 +202,31 @@ impl DealerGen {
             self.correction.extend_from_slice(&w.to_le_bytes());
         }
     }
+}
+
+/// A uniform index in 0..=`max` (rejection sampling, no modulo bias).
+fn uniform_upto(prg: &mut Prg, max: u64) -> u64 {
+    let Some(bound) = max.checked_add(1) else {
+        return prg.next_u64();
+    };
+    // Largest multiple of `bound` that fits; values at or above it are redrawn.
+    let zone = u64::MAX - (u64::MAX - bound + 1) % bound;
+    loop {
+        let x = prg.next_u64();
+        if x <= zone {
+            return x % bound;
+        }
+    }
+}
+
+/// Fisher–Yates shuffle of 0..n driven by `prg` (identical on the party and dealer sides).
+fn random_perm(prg: &mut Prg, n: usize) -> Vec<u32> {
+    let mut p: Vec<u32> = (0..n as u32).collect();
+    for i in (1..n).rev() {
+        let j = uniform_upto(prg, i as u64) as usize;
+        p.swap(i, j);
+    }
+    p
 }
 
 /// Packs bit `i` of each element into words.
@@ -261,6 +297,15 @@ pub(crate) fn deal(req: &PrepRequest, g: &mut DealerGen) -> Result<()> {
                 |g| deal_matrix::<Z128>(g, m, k, n),
             )
         }
+        PrepRequest::MatrixTwoSided { ring, m, k, n, l } => {
+            let (m, k, n, l) = (usize_of(m)?, usize_of(k)?, usize_of(n)?, usize_of(l)?);
+            ring_dispatch(
+                ring,
+                g,
+                |g| deal_matrix_two_sided::<Z64>(g, m, k, n, l),
+                |g| deal_matrix_two_sided::<Z128>(g, m, k, n, l),
+            )
+        }
         PrepRequest::Trunc { ring, n, frac_bits } => {
             let n = usize_of(n)?;
             ring_dispatch(
@@ -307,8 +352,61 @@ pub(crate) fn deal(req: &PrepRequest, g: &mut DealerGen) -> Result<()> {
                 |g| deal_dabits::<Z128>(g, n),
             )
         }
+        PrepRequest::Shuffle {
+            ring,
+            n,
+            width,
+            owner,
+        } => {
+            let (n, width) = (usize_of(n)?, usize_of(width)?);
+            if n > u32::MAX as usize {
+                return Err(ProtocolError::ApiMisuse("shuffle of 2^32 rows".into()));
+            }
+            let owner = usize::from(owner);
+            ring_dispatch(
+                ring,
+                g,
+                |g| deal_shuffle::<Z64>(g, n, width, owner),
+                |g| deal_shuffle::<Z128>(g, n, width, owner),
+            )
+        }
         PrepRequest::End => Ok(()),
     }
+}
+
+fn deal_shuffle<R: Ring>(g: &mut DealerGen, n: usize, width: usize, owner: usize) -> Result<()> {
+    let total = n
+        .checked_mul(width)
+        .ok_or(ProtocolError::ApiMisuse("shuffle size".into()))?;
+    let a = g.random::<R>(total);
+    let perm = g
+        .perm_of(owner, n)
+        .ok_or_else(|| ProtocolError::ApiMisuse(format!("shuffle owner {owner}")))?;
+    let b = apply_rows(&perm, &a, width).ok_or(ProtocolError::Unreachable("shuffle shape"))?;
+    g.derived(&b);
+    Ok(())
+}
+
+pub(crate) fn party_shuffle<R: Ring>(
+    g: &mut PartyGen,
+    n: usize,
+    width: usize,
+    owner: bool,
+) -> Result<ShuffleCorrelation<R>> {
+    let total = n
+        .checked_mul(width)
+        .ok_or(ProtocolError::ApiMisuse("shuffle size".into()))?;
+    if n > u32::MAX as usize {
+        return Err(ProtocolError::ApiMisuse("shuffle of 2^32 rows".into()));
+    }
+    let a = g.random::<R>(total);
+    let perm = owner.then(|| SecretPerm::new(g.perm(n)));
+    let b = g.derived::<R>(total)?;
+    Ok(ShuffleCorrelation {
+        a: SharedVec::from_share(a),
+        perm,
+        b: SharedVec::from_share(b),
+    })
 }
 
 fn deal_beaver<R: Ring>(g: &mut DealerGen, n: usize) -> Result<()> {
@@ -397,6 +495,37 @@ pub(crate) fn party_matrix<R: Ring>(
     let b = SharedMat::from_share(k, n, g.random::<R>(k * n)).ok_or_else(shape)?;
     let c = SharedMat::from_share(m, n, g.derived::<R>(m * n)?).ok_or_else(shape)?;
     Ok(MatTriple { a, b, c })
+}
+
+fn deal_matrix_two_sided<R: Ring>(
+    g: &mut DealerGen,
+    m: usize,
+    k: usize,
+    n: usize,
+    l: usize,
+) -> Result<()> {
+    let a = g.random::<R>(m * k);
+    let b = g.random::<R>(k * n);
+    let b2 = g.random::<R>(l * m);
+    g.derived(&kernel::matmul(&a, &b, m, k, n));
+    g.derived(&kernel::matmul(&b2, &a, l, m, k));
+    Ok(())
+}
+
+pub(crate) fn party_matrix_two_sided<R: Ring>(
+    g: &mut PartyGen,
+    m: usize,
+    k: usize,
+    n: usize,
+    l: usize,
+) -> Result<MatTriple2<R>> {
+    let shape = || ProtocolError::Unreachable("two-sided matrix triple shape");
+    let a = SharedMat::from_share(m, k, g.random::<R>(m * k)).ok_or_else(shape)?;
+    let b = SharedMat::from_share(k, n, g.random::<R>(k * n)).ok_or_else(shape)?;
+    let b2 = SharedMat::from_share(l, m, g.random::<R>(l * m)).ok_or_else(shape)?;
+    let c = SharedMat::from_share(m, n, g.derived::<R>(m * n)?).ok_or_else(shape)?;
+    let c2 = SharedMat::from_share(l, k, g.derived::<R>(l * k)?).ok_or_else(shape)?;
+    Ok(MatTriple2 { a, b, c, b2, c2 })
 }
 
 fn deal_trunc<R: Ring>(g: &mut DealerGen, n: usize, f: u32) -> Result<()> {
