@@ -127,7 +127,7 @@ fn run(p: &Params) -> Result<Report, BenchError> {
         })
     };
     // In memory.
-    let timed = run_timed(n_sites, p.seed, &job)?;
+    let timed = run_timed(n_sites, p.seed, job)?;
     // Over loopback QUIC (connection set-up inside the clock).
     let t = Instant::now();
     let outcomes = session::simulate(
@@ -139,7 +139,7 @@ fn run(p: &Params) -> Result<Report, BenchError> {
             ..NetOptions::default()
         },
         SessionRng::InsecureSeed(p.seed),
-        &job,
+        job,
     )
     .map_err(|e| BenchError::Net(e.to_string()))?;
     let quic_s = t.elapsed().as_secs_f64();
