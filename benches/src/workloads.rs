@@ -3,11 +3,12 @@
 //! Adding a workload is one function and one line: write `fn run(&Params) -> Result<Report,
 //! BenchError>` in a module under `workloads/` (inputs from [`crate::data`], the protocol inside
 //! [`crate::harness::run_timed`], a plaintext baseline and reference in the same run), and list
-//! it in [`WORKLOADS`]. Planned: `W1`, `W4`, `G1`, `W5` (later issues).
+//! it in [`WORKLOADS`]. Planned: `W1`, `W3`, `G1`, `W5` (later issues).
 
 pub mod elementwise;
 pub mod net;
 pub mod w2;
+pub mod w4;
 
 use crate::error::BenchError;
 use crate::report::Report;
@@ -47,6 +48,7 @@ pub const WORKLOADS: &[Workload] = &[
     elementwise::SIGMOID,
     elementwise::RECIP,
     net::NET,
+    w4::W4,
 ];
 
 /// The workload called `name` (case-insensitive).
