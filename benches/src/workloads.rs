@@ -3,7 +3,7 @@
 //! Adding a workload is one function and one line: write `fn run(&Params) -> Result<Report,
 //! BenchError>` in a module under `workloads/` (inputs from [`crate::data`], the protocol inside
 //! [`crate::harness::run_timed`], a plaintext baseline and reference in the same run), and list
-//! it in [`WORKLOADS`]. Planned: `W4`, `W5` (later issues).
+//! it in [`WORKLOADS`]. Planned: `W5` (issue 8).
 
 pub mod elementwise;
 pub mod g1;
@@ -11,6 +11,7 @@ pub mod net;
 pub mod w1;
 pub mod w2;
 pub mod w3;
+pub mod w4;
 
 use crate::error::BenchError;
 use crate::report::Report;
@@ -55,6 +56,7 @@ pub const WORKLOADS: &[Workload] = &[
     elementwise::RECIP,
     net::NET,
     g1::G1,
+    w4::W4,
 ];
 
 /// The workload called `name` (case-insensitive).
