@@ -55,6 +55,11 @@
 //! |η| over all iterates on data/small is 3.0 even uncentred); S0 ∈ \[2^−20, 2^40) for the
 //! reciprocal (S0 ≥ e^{η} of the last row, ≤ n·e^{max η}).
 //!
+//! **Degenerate data are not detected.** The event count is not opened, so a dataset with
+//! fewer events than regressors (a singular information) or a diverging fit (separation)
+//! yields meaningless numbers rather than an error; the plan's disclosure rules (e.g. a
+//! minimum event count checked in MPC, opening one bit) are to be added with the plan.
+//!
 //! **Cost** (N computing parties, n rows, p regressors, t = p(p+1)/2): one sort of p + 2
 //! columns, one eqz of n − 1 differences, ⌈log2 n⌉ + 1 product rounds for w, then per Newton
 //! step one exp and one refined reciprocal on n values, ≈ (p + t)·4n fixed-point products
