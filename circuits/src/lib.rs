@@ -12,9 +12,11 @@
 //!
 //! Modules: [`plain`] (references), [`qc`] (pooled QC), [`gwas`] (pooled linear GWAS),
 //! [`fit`] (PRS weight fitting: pooled standardisation, ridge), [`score`] (secret-weight
-//! scoring, PRS standardisation, linear and logistic IGS), [`evaluate`] (pooled AUC with
+//! scoring, PRS standardisation, linear and logistic IGS), [`cox`] (Cox proportional hazards
+//! IGS, Breslow ties, by secure sort and Newton), [`evaluate`] (pooled AUC with
 //! DeLong SE by secure shuffle and sort, calibration, Hosmer–Lemeshow).
 
+pub mod cox;
 pub mod evaluate;
 pub mod fit;
 pub mod gwas;

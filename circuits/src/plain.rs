@@ -7,7 +7,9 @@
 //! - [`prs`]: standardisation, ridge, elastic net and leave-one-site-out R² from pooled
 //!   aggregates.
 //! - [`score`]: pooled scoring with mean imputation, standardisation, linear IGS (OLS).
+//! - [`cox`]: Cox proportional hazards, Breslow ties, by Newton–Raphson.
 
+pub mod cox;
 pub mod linear;
 pub mod prs;
 pub mod qc;

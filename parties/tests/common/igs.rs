@@ -18,6 +18,9 @@ pub(crate) const BINARY_OUTCOME: &str = "disease";
 /// Newton iterations of the logistic IGS (public, from β = 0).
 pub(crate) const NEWTON_ITERATIONS: usize = 10;
 pub(crate) const COVARIATES: &[&str] = &["age", "male", "bmi", "smoker"];
+/// Survival outcome of the Cox IGS (data/small/README.md §c).
+pub(crate) const TTE_TIME: &str = "tte_age";
+pub(crate) const TTE_EVENT: &str = "tte_event";
 pub(crate) const SCORE_FILE: &str = "pgs/PGS_SMALL.txt";
 
 pub(crate) fn site_prefixes() -> Vec<PathBuf> {
@@ -39,6 +42,9 @@ pub(crate) struct Site {
     pub(crate) covariates: Vec<f64>,
     pub(crate) outcome: Vec<f64>,
     pub(crate) binary: Vec<f64>,
+    /// Survival time (`tte_age`) and event indicator (`tte_event`) for the Cox model.
+    pub(crate) tte_time: Vec<f64>,
+    pub(crate) tte_event: Vec<f64>,
 }
 
 pub(crate) fn load_site(prefix: &Path) -> Site {
@@ -70,6 +76,8 @@ pub(crate) fn load_site(prefix: &Path) -> Site {
             .collect(),
         outcome: column(OUTCOME),
         binary: column(BINARY_OUTCOME),
+        tte_time: column(TTE_TIME),
+        tte_event: column(TTE_EVENT),
         iids,
     }
 }
