@@ -68,7 +68,8 @@
 //! [`standardize`] 35 / 0.32 MB, [`linear_igs`] 328 / 0.79 MB (11 pivots, each a secure
 //! reciprocal); [`score_public_weights`] 30 / 46.7 MB with the same scores (2.5e−9);
 //! [`logistic_igs`] (full and covariates-only models, 10 Newton iterations each, plus the
-//! log-likelihoods) 4,415 / 274 MB: coefficients, SEs, OR per SD and its CI within 3.7e−10,
+//! log-likelihoods) 4,421 / 231 MB (each site's design matrices masked once as an
+//! [`arith::PrivateMatrix`]; 274 MB when every Newton step re-masked them): coefficients, SEs, OR per SD and its CI within 3.7e−10,
 //! llf and llnull within 3e−11, Nagelkerke R² (full, covariates-only, incremental) within
 //! 3e−10 relative of statsmodels. Of the scoring traffic ≈ 86 MB is the opening of the n_s × 2m matrix-product
 //! masks in [`private_matvec`] (16 bytes per genotype per peer, twice: dosage and missing
@@ -650,9 +651,14 @@ pub fn logistic_igs_with_lp<R: Ring, P: Prep>(
             }
         }
     }
-    let c_enc: Vec<R> = fx.encode_slice(mine.covariates)?;
-    let vt_enc: Vec<R> = fx.encode_slice(&vt)?;
-    let ot_enc: Vec<R> = fx.encode_slice(&ot)?;
+    // Row-major V (n_s × q) and O (n_s × t): the site's private matrices, masked once each.
+    let rows_of = |m: &[f64], cols: usize| -> Vec<f64> {
+        (0..n_s * cols)
+            .map(|x| m.get((x % cols) * n_s + x / cols).copied().unwrap_or(0.0))
+            .collect()
+    };
+    let v_enc: Vec<R> = fx.encode_slice(&rows_of(&vt, q))?;
+    let o_enc: Vec<R> = fx.encode_slice(&rows_of(&ot, t))?;
     let y_enc: Vec<R> = fx.encode_slice(mine.outcome)?;
     let mut y_parts = Vec::with_capacity(ctx.n());
     for (i, &size) in plan.site_sizes.iter().enumerate() {
@@ -670,6 +676,33 @@ pub fn logistic_igs_with_lp<R: Ring, P: Prep>(
     let zero_z = SharedVec::<R>::zeros(n);
     // Full model, then the covariates-only model: z ≡ 0 with H_zz + 1 keeps the system
     // regular and leaves β_z = 0, so one code path fits both.
+    // Every site's V and O as private matrices: V·(0, β_cov) gives the covariate part of η
+    // (2 fits × (iterations + 1) uses), V'·(w z), V'·r and O'·w the Newton sums (2 fits ×
+    // iterations each). Each matrix crosses the network once; every use moves one vector.
+    let mut pv = Vec::with_capacity(ctx.n());
+    let mut po = Vec::with_capacity(ctx.n());
+    for (i, &size) in plan.site_sizes.iter().enumerate() {
+        let owner = party(i)?;
+        let own = owner == me;
+        pv.push(arith::PrivateMatrix::new(
+            ctx,
+            owner,
+            own.then_some(v_enc.as_slice()),
+            size,
+            q,
+            2 * (iterations + 1),
+            4 * iterations,
+        )?);
+        po.push(arith::PrivateMatrix::new(
+            ctx,
+            owner,
+            own.then_some(o_enc.as_slice()),
+            size,
+            t,
+            0,
+            2 * iterations,
+        )?);
+    }
     let mut fits = Vec::with_capacity(2);
     for full in [true, false] {
         let z: &SharedVec<R> = if full { z } else { &zero_z };
@@ -677,17 +710,10 @@ pub fn logistic_igs_with_lp<R: Ring, P: Prep>(
         let mut inv_diag = SharedVec::<R>::zeros(d);
         for _ in 0..iterations {
             // η.
+            let b_cov = SharedVec::concat(&[&SharedVec::zeros(1), &beta.slice(2, n_cov)]);
             let mut cov_parts = Vec::with_capacity(ctx.n());
-            for (i, &size) in plan.site_sizes.iter().enumerate() {
-                let owner = party(i)?;
-                cov_parts.push(private_matvec(
-                    ctx,
-                    owner,
-                    (owner == me).then_some(c_enc.as_slice()),
-                    size,
-                    n_cov,
-                    &beta.slice(2, n_cov),
-                )?);
+            for m in &mut pv {
+                cov_parts.push(m.mul_right(ctx, &b_cov)?);
             }
             let c_refs: Vec<&SharedVec<R>> = cov_parts.iter().collect();
             let cov_eta = trunc::trunc(ctx, &SharedVec::concat(&c_refs), f)?;
@@ -711,39 +737,16 @@ pub fn logistic_igs_with_lp<R: Ring, P: Prep>(
             let mut vwz = SharedVec::<R>::zeros(q);
             let mut vr = SharedVec::<R>::zeros(q);
             let mut offset = 0;
-            for (i, &size) in plan.site_sizes.iter().enumerate() {
-                let owner = party(i)?;
-                let own = owner == me;
+            for ((&size, mv), mo) in plan.site_sizes.iter().zip(&mut pv).zip(&mut po) {
                 let (ws, wzs, rs) = (
                     w.slice(offset, size),
                     wz.slice(offset, size),
                     r.slice(offset, size),
                 );
                 offset += size;
-                ow = ow.add(&private_matvec(
-                    ctx,
-                    owner,
-                    own.then_some(ot_enc.as_slice()),
-                    t,
-                    size,
-                    &ws,
-                )?);
-                vwz = vwz.add(&private_matvec(
-                    ctx,
-                    owner,
-                    own.then_some(vt_enc.as_slice()),
-                    q,
-                    size,
-                    &wzs,
-                )?);
-                vr = vr.add(&private_matvec(
-                    ctx,
-                    owner,
-                    own.then_some(vt_enc.as_slice()),
-                    q,
-                    size,
-                    &rs,
-                )?);
+                ow = ow.add(&mo.mul_left(ctx, &ws)?);
+                vwz = vwz.add(&mv.mul_left(ctx, &wzs)?);
+                vr = vr.add(&mv.mul_left(ctx, &rs)?);
             }
             let prods = trunc::trunc(ctx, &SharedVec::concat(&[&ow, &vwz, &vr]), f)?;
             let all = SharedVec::concat(&[&prods, &z_sums]);
@@ -791,17 +794,10 @@ pub fn logistic_igs_with_lp<R: Ring, P: Prep>(
         }
         // Log-likelihood at the final β: Σ y·η − Σ ln(1 + e^η).
         // η.
+        let b_cov = SharedVec::concat(&[&SharedVec::zeros(1), &beta.slice(2, n_cov)]);
         let mut cov_parts = Vec::with_capacity(ctx.n());
-        for (i, &size) in plan.site_sizes.iter().enumerate() {
-            let owner = party(i)?;
-            cov_parts.push(private_matvec(
-                ctx,
-                owner,
-                (owner == me).then_some(c_enc.as_slice()),
-                size,
-                n_cov,
-                &beta.slice(2, n_cov),
-            )?);
+        for m in &mut pv {
+            cov_parts.push(m.mul_right(ctx, &b_cov)?);
         }
         let c_refs: Vec<&SharedVec<R>> = cov_parts.iter().collect();
         let cov_eta = trunc::trunc(ctx, &SharedVec::concat(&c_refs), f)?;
