@@ -1,6 +1,14 @@
-//! VCF input (plain or bgzip/gzip) through `noodles-vcf`, scored like a PLINK fileset.
+//! VCF and BCF input (plain or bgzip/gzip) through `noodles-vcf`/`noodles-bcf`, scored like a
+//! PLINK fileset.
 //!
-//! A VCF is read twice, so memory does not grow with the genotype count:
+//! The format is detected from the bytes, not the file name: gzip/bgzip by its magic bytes, then
+//! BCF by its `BCF` magic (BCF 2.x, usually bgzipped as bcftools and plink2 write it), else VCF
+//! text. Both formats go through the same code, via noodles' format-neutral
+//! [`vcf::variant::Record`] trait, so they have the same semantics. A source is a file
+//! ([`VcfSite::open`]) or bytes already in memory ([`VcfSite::from_bytes`]; used by the fuzz
+//! targets).
+//!
+//! A site is read twice, so memory does not grow with the genotype count:
 //! 1. [`VcfSite::open`] reads the header (samples) and, per record, only CHROM, POS, ID, REF and
 //!    ALT. Every biallelic record becomes a [`Variant`] with A1 = ALT and A2 = REF (plink2's
 //!    import convention), so [`crate::data::harmonize`] works unchanged. Multi-allelic records and
@@ -19,20 +27,24 @@
 //! [`VcfSite::load_genotypes`] gives the hard-call [`Genotypes`] the secure circuits consume and
 //! refuses fractional dosages.
 //!
+//! Bounds on hostile input: a BCF record's two length fields are checked against
+//! [`MAX_BCF_RECORD_BYTES`] before noodles allocates for the record.
+//!
 //! Errors name the file, the record number (1-based, header excluded) and the sample index; they
 //! never echo values.
 
 use core::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
+use noodles_bcf as bcf;
 use noodles_vcf as vcf;
-use vcf::variant::record::samples::Series as _;
 use vcf::variant::record::samples::series::Value;
 use vcf::variant::record::samples::series::value::Array;
-use vcf::variant::record::{AlternateBases as _, Ids as _};
+use vcf::variant::record::{AlternateBases as _, Ids as _, ReferenceBases as _, Samples as _};
 
 use super::genotypes::{Genotypes, GenotypesError, MISSING};
 use super::harmonize::Harmonization;
@@ -46,6 +58,10 @@ pub const MISSING_MILLI: u16 = u16::MAX;
 
 /// How many skipped record numbers [`Skipped`] keeps per reason.
 const SKIPPED_EXAMPLES: usize = 10;
+
+/// Longest accepted BCF record (shared plus per-sample bytes), checked before anything is
+/// allocated for it: 256 MiB is over 600 bytes per sample for 400,000 samples.
+pub const MAX_BCF_RECORD_BYTES: u64 = 256 << 20;
 
 /// Errors reading a VCF. Messages never contain genotype values.
 #[derive(Debug)]
@@ -170,10 +186,31 @@ pub struct Skipped {
     pub multi_allelic_records: Vec<u64>,
 }
 
-/// A VCF whose header and variant columns have been read.
+/// The container format, detected from the (decompressed) first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VariantFormat {
+    /// VCF text.
+    Vcf,
+    /// BCF 2 (binary VCF).
+    Bcf,
+}
+
+/// Where the bytes of a site come from.
+#[derive(Clone, Debug)]
+enum Source {
+    /// A file, re-opened for each pass.
+    File(PathBuf),
+    /// An in-memory copy (tests, fuzzers, data already read).
+    Memory(Arc<[u8]>),
+}
+
+/// A VCF or BCF whose header and variant columns have been read.
 #[derive(Clone, Debug)]
 pub struct VcfSite {
-    path: PathBuf,
+    source: Source,
+    /// Display name of the source, for error messages.
+    name: String,
+    format: VariantFormat,
     samples: Vec<Sample>,
     variants: Vec<Variant>,
     /// 1-based record number of each entry of `variants`.
@@ -181,13 +218,21 @@ pub struct VcfSite {
     skipped: Skipped,
 }
 
-type Reader = vcf::io::Reader<Box<dyn BufRead>>;
-
 impl VcfSite {
-    /// First pass: header and variant columns (see the module docs).
+    /// First pass over a file (VCF or BCF, plain or gzip/bgzip; see the module docs).
     pub fn open(path: &Path) -> Result<Self, VcfError> {
-        let name = path.display().to_string();
-        let (mut reader, header) = open_reader(path)?;
+        Self::first_pass(Source::File(path.to_path_buf()), path.display().to_string())
+    }
+
+    /// First pass over an in-memory file: the same formats and checks as [`VcfSite::open`];
+    /// `name` is used only in error messages.
+    pub fn from_bytes(name: &str, bytes: impl Into<Arc<[u8]>>) -> Result<Self, VcfError> {
+        Self::first_pass(Source::Memory(bytes.into()), name.to_owned())
+    }
+
+    fn first_pass(source: Source, name: String) -> Result<Self, VcfError> {
+        let mut reader = RecordReader::open(&source, &name)?;
+        let header = reader.header();
         let mut samples = Vec::with_capacity(header.sample_names().len());
         let mut seen = std::collections::HashSet::new();
         for (k, iid) in header.sample_names().iter().enumerate() {
@@ -212,10 +257,10 @@ impl VcfSite {
         let mut variants = Vec::new();
         let mut records = Vec::new();
         let mut skipped = Skipped::default();
-        let mut record = vcf::Record::default();
         let mut n: u64 = 0;
-        while read(&mut reader, &mut record, &name)? {
+        while reader.advance(&name)? {
             n += 1;
+            let (header, record) = reader.current();
             let bad = |expected| VcfError::BadRecord {
                 path: name.clone(),
                 record: n,
@@ -240,6 +285,7 @@ impl VcfSite {
                 .iter()
                 .next()
                 .and_then(Result::ok)
+                .filter(|a| !a.is_empty())
                 .ok_or_else(|| bad("an ALT allele"))?
                 .to_owned();
             let pos = record
@@ -248,11 +294,18 @@ impl VcfSite {
                 .map(usize::from)
                 .and_then(|p| u64::try_from(p).ok())
                 .ok_or_else(|| bad("a position"))?;
-            let reference = record.reference_bases();
-            if reference.is_empty() {
-                return Err(bad("a REF allele"));
-            }
-            let chrom = record.reference_sequence_name().to_owned();
+            let reference = record
+                .reference_bases()
+                .iter()
+                .collect::<Result<Vec<u8>, _>>()
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| bad("a REF allele"))?;
+            let chrom = record
+                .reference_sequence_name(header)
+                .map_err(|_| bad("a chromosome named in the header"))?
+                .to_owned();
             let id = record
                 .ids()
                 .iter()
@@ -265,17 +318,24 @@ impl VcfSite {
                 cm: 0.0,
                 pos,
                 a1: alt,
-                a2: reference.to_owned(),
+                a2: reference,
             });
             records.push(n);
         }
         Ok(Self {
-            path: path.to_path_buf(),
+            format: reader.format(),
+            source,
+            name,
             samples,
             variants,
             records,
             skipped,
         })
+    }
+
+    /// VCF or BCF.
+    pub fn format(&self) -> VariantFormat {
+        self.format
     }
 
     /// The samples, in header order (FID `0`, sex unknown).
@@ -300,7 +360,7 @@ impl VcfSite {
         harmonization: &Harmonization,
         mut f: impl FnMut(usize, &[u16]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let name = self.path.display().to_string();
+        let name = &self.name;
         let mut wanted = Vec::with_capacity(harmonization.kept.len());
         for k in &harmonization.kept {
             let record = self
@@ -309,21 +369,21 @@ impl VcfSite {
                 .ok_or(VcfError::VariantIndex)?;
             wanted.push((*record, k.effect_is_a1));
         }
-        let (mut reader, header) = open_reader(&self.path)?;
-        let mut record = vcf::Record::default();
+        let mut reader = RecordReader::open(&self.source, name)?;
         let mut dosages = vec![0u16; self.samples.len()];
         let mut n: u64 = 0;
         for (k, &(target, effect_is_alt)) in wanted.iter().enumerate() {
             while n < target {
-                if !read(&mut reader, &mut record, &name)? {
-                    return Err(VcfError::Changed { path: name }.into());
+                if !reader.advance(name)? {
+                    return Err(VcfError::Changed { path: name.clone() }.into());
                 }
                 n += 1;
             }
             if n != target {
                 return Err(VcfError::VariantIndex.into());
             }
-            alt_dosages(&header, &record, &name, n, &mut dosages)?;
+            let (header, record) = reader.current();
+            alt_dosages(header, record, name, n, &mut dosages)?;
             if !effect_is_alt {
                 for d in &mut dosages {
                     if *d != MISSING_MILLI {
@@ -365,45 +425,169 @@ impl VcfSite {
     }
 }
 
-/// Opens the file (gzip/bgzip detected by magic bytes) and reads the header.
-fn open_reader(path: &Path) -> Result<(Reader, vcf::Header), VcfError> {
-    let name = path.display().to_string();
-    let io_err = |error| VcfError::Io {
-        path: name.clone(),
-        error,
-    };
-    let mut file = BufReader::with_capacity(1 << 16, File::open(path).map_err(io_err)?);
-    let gzip = file.fill_buf().map_err(io_err)?.starts_with(&[0x1f, 0x8b]);
-    let inner: Box<dyn BufRead> = if gzip {
-        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(file)))
-    } else {
-        Box::new(file)
-    };
-    let mut reader = vcf::io::Reader::new(inner);
-    let header = reader.read_header().map_err(io_err)?;
-    Ok((reader, header))
+/// A record stream of either format, with its header; hands out the current record through
+/// noodles' format-neutral [`vcf::variant::Record`] trait.
+struct RecordReader {
+    header: vcf::Header,
+    kind: ReaderKind,
 }
 
-/// Reads the next record; `false` at the end.
-fn read(reader: &mut Reader, record: &mut vcf::Record, name: &str) -> Result<bool, VcfError> {
-    reader
-        .read_record(record)
-        .map(|n| n > 0)
+enum ReaderKind {
+    Vcf {
+        reader: vcf::io::Reader<Box<dyn BufRead>>,
+        record: vcf::Record,
+    },
+    Bcf {
+        inner: Box<dyn BufRead>,
+        record: bcf::Record,
+    },
+}
+
+impl RecordReader {
+    /// Opens the source (gzip/bgzip detected by its magic bytes, then BCF by `BCF`) and reads the
+    /// header.
+    fn open(source: &Source, name: &str) -> Result<Self, VcfError> {
+        let io_err = |error| VcfError::Io {
+            path: name.to_owned(),
+            error,
+        };
+        let raw: Box<dyn BufRead> = match source {
+            Source::File(path) => Box::new(BufReader::with_capacity(
+                1 << 16,
+                File::open(path).map_err(io_err)?,
+            )),
+            Source::Memory(bytes) => Box::new(io::Cursor::new(Arc::clone(bytes))),
+        };
+        let (gzip, raw) = starts_with(raw, &[0x1f, 0x8b]).map_err(io_err)?;
+        let inner: Box<dyn BufRead> = if gzip {
+            Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(raw)))
+        } else {
+            raw
+        };
+        let (is_bcf, inner) = starts_with(inner, b"BCF").map_err(io_err)?;
+        if is_bcf {
+            let mut reader = bcf::io::Reader::from(inner);
+            let header = reader.read_header().map_err(io_err)?;
+            Ok(Self {
+                header,
+                kind: ReaderKind::Bcf {
+                    inner: reader.into_inner(),
+                    record: bcf::Record::default(),
+                },
+            })
+        } else {
+            let mut reader = vcf::io::Reader::new(inner);
+            let header = reader.read_header().map_err(io_err)?;
+            Ok(Self {
+                header,
+                kind: ReaderKind::Vcf {
+                    reader,
+                    record: vcf::Record::default(),
+                },
+            })
+        }
+    }
+
+    fn format(&self) -> VariantFormat {
+        match self.kind {
+            ReaderKind::Vcf { .. } => VariantFormat::Vcf,
+            ReaderKind::Bcf { .. } => VariantFormat::Bcf,
+        }
+    }
+
+    fn header(&self) -> &vcf::Header {
+        &self.header
+    }
+
+    /// Reads the next record; `false` at the end.
+    fn advance(&mut self, name: &str) -> Result<bool, VcfError> {
+        match &mut self.kind {
+            ReaderKind::Vcf { reader, record } => reader.read_record(record).map(|n| n > 0),
+            ReaderKind::Bcf { inner, record } => read_bcf_record(inner, record),
+        }
         .map_err(|error| VcfError::Io {
             path: name.to_owned(),
             error,
         })
+    }
+
+    /// The header and the record read by the last [`RecordReader::advance`].
+    fn current(&self) -> (&vcf::Header, &dyn vcf::variant::Record) {
+        match &self.kind {
+            ReaderKind::Vcf { record, .. } => (&self.header, record),
+            ReaderKind::Bcf { record, .. } => (&self.header, record),
+        }
+    }
+}
+
+/// Whether the stream starts with `magic`; the returned stream still yields every byte.
+fn starts_with(mut reader: Box<dyn BufRead>, magic: &[u8]) -> io::Result<(bool, Box<dyn BufRead>)> {
+    let mut prefix = Vec::with_capacity(magic.len());
+    while prefix.len() < magic.len() {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let take = buf.len().min(magic.len() - prefix.len());
+        prefix.extend_from_slice(buf.get(..take).unwrap_or_default());
+        reader.consume(take);
+    }
+    let found = prefix == magic;
+    Ok((found, Box::new(io::Cursor::new(prefix).chain(reader))))
+}
+
+/// Reads one BCF record, refusing a record longer than [`MAX_BCF_RECORD_BYTES`] before
+/// noodles allocates for it; `false` at the end of the stream.
+fn read_bcf_record(inner: &mut Box<dyn BufRead>, record: &mut bcf::Record) -> io::Result<bool> {
+    let mut lengths = [0u8; 8];
+    let mut filled = 0;
+    while filled < lengths.len() {
+        let k = inner.read(lengths.get_mut(filled..).unwrap_or_default())?;
+        if k == 0 {
+            break;
+        }
+        filled += k;
+    }
+    match filled {
+        0 => return Ok(false),
+        8 => {}
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "truncated BCF record length",
+            ));
+        }
+    }
+    let [s0, s1, s2, s3, i0, i1, i2, i3] = lengths;
+    let total = u64::from(u32::from_le_bytes([s0, s1, s2, s3]))
+        + u64::from(u32::from_le_bytes([i0, i1, i2, i3]));
+    if total > MAX_BCF_RECORD_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "BCF record longer than the limit",
+        ));
+    }
+    let mut framed = (&lengths[..]).chain(inner.by_ref().take(total));
+    let n = bcf::io::Reader::from(&mut framed).read_record(record)?;
+    Ok(n > 0)
 }
 
 /// ALT dosages (thousandths) of every sample of a biallelic record: `DS` when present, else `GT`.
 fn alt_dosages(
     header: &vcf::Header,
-    record: &vcf::Record,
+    record: &dyn vcf::variant::Record,
     name: &str,
     n: u64,
     out: &mut [u16],
 ) -> Result<(), VcfError> {
-    let samples = record.samples();
+    let bad_record = |expected| VcfError::BadRecord {
+        path: name.to_owned(),
+        record: n,
+        expected,
+    };
+    let samples = record
+        .samples()
+        .map_err(|_| bad_record("readable sample columns"))?;
     let bad = |sample, expected| VcfError::BadDosage {
         path: name.to_owned(),
         record: n,
@@ -411,8 +595,14 @@ fn alt_dosages(
         expected,
     };
     out.fill(MISSING_MILLI);
-    let ds = samples.select("DS");
-    let gt = samples.select("GT");
+    let ds = samples
+        .select(header, "DS")
+        .transpose()
+        .map_err(|_| bad_record("a readable DS column"))?;
+    let gt = samples
+        .select(header, "GT")
+        .transpose()
+        .map_err(|_| bad_record("a readable GT column"))?;
     if ds.is_none() && gt.is_none() {
         return Err(VcfError::NoGenotypes {
             path: name.to_owned(),
@@ -494,6 +684,7 @@ mod tests {
     use crate::data::pgs::parse_scoring_file;
 
     const VCF: &str = "##fileformat=VCFv4.3\n\
+        ##contig=<ID=1>\n\
         ##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n\
         ##FORMAT=<ID=DS,Number=A,Type=Float,Description=\"ALT dosage\">\n\
         #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\ts2\ts3\n\
@@ -503,17 +694,60 @@ mod tests {
         1\t40\trs4\tG\t.\t.\t.\t.\tGT\t0/0\t0/0\t0/0\n\
         1\t50\t.\tT\tC\t.\t.\t.\tGT\t1\t.\t0/.\n";
 
-    fn site(dir: &Path, text: &str) -> VcfSite {
-        let path = dir.join("x.vcf");
-        std::fs::write(&path, text).unwrap();
-        VcfSite::open(&path).unwrap()
+    /// The VCF text re-encoded as BCF by noodles' writer (bgzipped or raw). noodles cannot
+    /// encode a wholly missing `GT` value (`.`), so it becomes `./.` (missing either way).
+    fn to_bcf(text: &str, bgzip: bool) -> Vec<u8> {
+        let text = text.replace("GT\t1\t.\t0/.", "GT\t1\t./.\t0/.");
+        let text = text.as_str();
+        fn copy(text: &str, w: &mut dyn vcf::variant::io::Write) {
+            let mut reader = vcf::io::Reader::new(text.as_bytes());
+            let header = reader.read_header().unwrap();
+            w.write_variant_header(&header).unwrap();
+            for record in reader.records() {
+                w.write_variant_record(&header, &record.unwrap()).unwrap();
+            }
+        }
+        let mut out = Vec::new();
+        if bgzip {
+            let mut w = bcf::io::Writer::new(&mut out);
+            copy(text, &mut w);
+            w.try_finish().unwrap();
+        } else {
+            let mut w = bcf::io::Writer::from(&mut out);
+            copy(text, &mut w);
+        }
+        out
     }
 
     #[test]
     fn variants_skips_and_dosages() {
         let dir = std::env::temp_dir().join(format!("vcf-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let s = site(&dir, VCF);
+        let path = dir.join("x.vcf");
+        std::fs::write(&path, VCF).unwrap();
+        let sites = [
+            (VcfSite::open(&path).unwrap(), VariantFormat::Vcf),
+            (
+                VcfSite::from_bytes("mem", VCF.as_bytes()).unwrap(),
+                VariantFormat::Vcf,
+            ),
+            (
+                VcfSite::from_bytes("bgzf", to_bcf(VCF, true)).unwrap(),
+                VariantFormat::Bcf,
+            ),
+            (
+                VcfSite::from_bytes("raw", to_bcf(VCF, false)).unwrap(),
+                VariantFormat::Bcf,
+            ),
+        ];
+        for (s, format) in &sites {
+            check_site(s);
+            assert_eq!(s.format(), *format);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn check_site(s: &VcfSite) {
         assert_eq!(s.samples().len(), 3);
         let ids: Vec<_> = s.variants().iter().map(|v| v.id.as_str()).collect();
         assert_eq!(ids, ["rs1", "rs3", "1:50:T:C"]);
@@ -552,6 +786,30 @@ mod tests {
         let h = harmonize(&score, s.variants(), &options).unwrap();
         let g = s.load_genotypes(&h).unwrap();
         assert_eq!(g.as_slice(), &[2, MISSING, MISSING]);
-        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bcf_errors_name_the_source_and_record() {
+        let bcf = to_bcf(VCF, false);
+        // Truncated inside the third record.
+        let header_and_two = {
+            let site = VcfSite::from_bytes("full", bcf.clone()).unwrap();
+            assert_eq!(site.variants().len(), 3);
+            bcf.len() - 20
+        };
+        let e = VcfSite::from_bytes("cut.bcf", &bcf[..header_and_two]).unwrap_err();
+        assert!(e.to_string().starts_with("cut.bcf: "), "{e}");
+        // A record claiming more than the limit is refused before allocation.
+        let mut huge = bcf.clone();
+        let first_record = bcf.len() - records_len(&bcf);
+        huge[first_record..first_record + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = VcfSite::from_bytes("huge.bcf", huge).unwrap_err();
+        assert!(e.to_string().contains("limit"), "{e}");
+    }
+
+    /// Bytes after the BCF header: magic (3) + version (2) + length (4) + text.
+    fn records_len(bcf: &[u8]) -> usize {
+        let l_text = u32::from_le_bytes(bcf[5..9].try_into().unwrap()) as usize;
+        bcf.len() - 9 - l_text
     }
 }
