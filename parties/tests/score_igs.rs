@@ -22,6 +22,8 @@ use mpc_core::fixed::FixedPoint;
 use mpc_core::party::PartyId;
 use mpc_core::ring::Z128;
 use mpc_core::share::SharedVec;
+use mpc_core::wire::SessionId;
+use parties::data::agree::{self, AgreedList, KeptList};
 use parties::data::harmonize::{HarmonizeOptions, harmonize};
 use parties::data::pgs::read_scoring_file;
 use parties::data::pheno::read_pheno;
@@ -51,7 +53,31 @@ fn site_prefixes() -> Vec<PathBuf> {
     v
 }
 
-/// One site, harmonised against its own `.bim`.
+/// The agreed variant list: every site's kept list (encoded and decoded as a peer receives it),
+/// merged (`parties::data::agree`).
+fn agreed_list(prefixes: &[PathBuf]) -> AgreedList {
+    let sid = SessionId(*b"score-igs-agreed");
+    let scoring = read_scoring_file(&data_dir().join(SCORE_FILE)).unwrap();
+    let lists: Vec<(String, KeptList)> = prefixes
+        .iter()
+        .map(|p| {
+            let fs = Fileset::open(p).unwrap();
+            let h = harmonize(&scoring, fs.variants(), &HarmonizeOptions::default()).unwrap();
+            let own = KeptList::from_harmonization(&h, &scoring, fs.variants()).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (
+                name,
+                KeptList::decode(&own.encode(sid).unwrap(), sid).unwrap(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &KeptList)> = lists.iter().map(|(n, l)| (n.as_str(), l)).collect();
+    agree::merge(&refs, HarmonizeOptions::default().min_overlap)
+        .unwrap()
+        .agreed
+}
+
+/// One site, harmonised against its own `.bim`, then restricted to the agreed list.
 struct Site {
     iids: Vec<String>,
     ids: Vec<String>,
@@ -62,10 +88,11 @@ struct Site {
     binary: Vec<f64>,
 }
 
-fn load_site(prefix: &Path) -> Site {
+fn load_site(prefix: &Path, agreed: &AgreedList) -> Site {
     let fs = Fileset::open(prefix).unwrap();
     let scoring = read_scoring_file(&data_dir().join(SCORE_FILE)).unwrap();
     let h = harmonize(&scoring, fs.variants(), &HarmonizeOptions::default()).unwrap();
+    let h = agree::restrict(&h, &scoring, fs.variants(), agreed).unwrap();
     let (g, _) = load_genotypes(&fs, &h).unwrap();
     let iids: Vec<String> = fs.samples().iter().map(|s| s.iid.clone()).collect();
     let table = read_pheno(&prefix.with_extension("pheno.tsv")).unwrap();
@@ -130,11 +157,12 @@ struct Out {
 #[test]
 fn secret_weight_score_standardisation_and_linear_igs() {
     let prefixes = site_prefixes();
-    // Public plan: site sizes and the harmonised variant list (checked equal at every site).
+    // Public plan: site sizes and the agreed variant list (each site's restriction checked equal).
+    let agreed = agreed_list(&prefixes);
     let meta: Vec<(Vec<String>, Vec<String>)> = prefixes
         .iter()
         .map(|p| {
-            let s = load_site(p);
+            let s = load_site(p, &agreed);
             (s.iids, s.ids)
         })
         .collect();
@@ -150,7 +178,7 @@ fn secret_weight_score_standardisation_and_linear_igs() {
     };
     let run = run_with_dealer(prefixes.len(), 17, |ctx| {
         let me = ctx.me();
-        let site = load_site(&prefixes[me.index()]);
+        let site = load_site(&prefixes[me.index()], &agreed);
         let weights = (me == plan.weight_owner).then_some(site.weights.as_slice());
         let dos = SiteDosages {
             n_samples: site.iids.len(),
@@ -316,7 +344,9 @@ fn secret_weight_score_standardisation_and_linear_igs() {
 /// it is f64 throughout).
 #[test]
 fn plain_reference_matches_expected() {
-    let sites: Vec<Site> = site_prefixes().iter().map(|p| load_site(p)).collect();
+    let prefixes = site_prefixes();
+    let agreed = agreed_list(&prefixes);
+    let sites: Vec<Site> = prefixes.iter().map(|p| load_site(p, &agreed)).collect();
     let weights = sites[0].weights.clone();
     let dos: Vec<plain::SiteDosages<'_>> = sites
         .iter()
