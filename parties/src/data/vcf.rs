@@ -260,58 +260,28 @@ impl VcfSite {
         let mut n: u64 = 0;
         while reader.advance(&name)? {
             n += 1;
-            let (header, record) = reader.current();
-            let bad = |expected| VcfError::BadRecord {
-                path: name.clone(),
-                record: n,
-                expected,
-            };
-            let alts = record.alternate_bases();
-            match alts.len() {
-                0 => {
+            let site = match reader.site(&name, n)? {
+                SiteColumns::NoAlt => {
                     skipped.no_alt += 1;
                     continue;
                 }
-                1 => {}
-                _ => {
+                SiteColumns::MultiAllelic => {
                     skipped.multi_allelic += 1;
                     if skipped.multi_allelic_records.len() < SKIPPED_EXAMPLES {
                         skipped.multi_allelic_records.push(n);
                     }
                     continue;
                 }
-            }
-            let alt = alts
-                .iter()
-                .next()
-                .and_then(Result::ok)
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| bad("an ALT allele"))?
-                .to_owned();
-            let pos = record
-                .variant_start()
-                .and_then(Result::ok)
-                .map(usize::from)
-                .and_then(|p| u64::try_from(p).ok())
-                .ok_or_else(|| bad("a position"))?;
-            let reference = record
-                .reference_bases()
-                .iter()
-                .collect::<Result<Vec<u8>, _>>()
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .filter(|r| !r.is_empty())
-                .ok_or_else(|| bad("a REF allele"))?;
-            let chrom = record
-                .reference_sequence_name(header)
-                .map_err(|_| bad("a chromosome named in the header"))?
-                .to_owned();
-            let id = record
-                .ids()
-                .iter()
-                .next()
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("{chrom}:{pos}:{reference}:{alt}"));
+                SiteColumns::Biallelic(site) => site,
+            };
+            let Biallelic {
+                chrom,
+                pos,
+                id,
+                reference,
+                alt,
+            } = site;
+            let id = id.unwrap_or_else(|| format!("{chrom}:{pos}:{reference}:{alt}"));
             variants.push(Variant {
                 chrom,
                 id,
@@ -382,8 +352,7 @@ impl VcfSite {
             if n != target {
                 return Err(VcfError::VariantIndex.into());
             }
-            let (header, record) = reader.current();
-            alt_dosages(header, record, name, n, &mut dosages)?;
+            reader.alt_dosages(name, n, &mut dosages)?;
             if !effect_is_alt {
                 for d in &mut dosages {
                     if *d != MISSING_MILLI {
@@ -425,8 +394,29 @@ impl VcfSite {
     }
 }
 
-/// A record stream of either format, with its header; hands out the current record through
-/// noodles' format-neutral [`vcf::variant::Record`] trait.
+/// The site columns of one record, as the first pass needs them.
+enum SiteColumns {
+    /// No ALT allele.
+    NoAlt,
+    /// More than one ALT allele.
+    MultiAllelic,
+    /// One ALT allele.
+    Biallelic(Biallelic),
+}
+
+/// CHROM, POS, the first ID (if any), REF and the ALT of a biallelic record.
+struct Biallelic {
+    chrom: String,
+    pos: u64,
+    id: Option<String>,
+    reference: String,
+    alt: String,
+}
+
+/// A record stream of either format, with its header. VCF records are decoded by noodles-vcf;
+/// BCF records are framed, bounded and decoded here ([`bcf_site`], [`bcf_alt_dosages`]) with
+/// checked reads, because noodles-bcf 0.94's record accessors panic on some malformed records
+/// (found by the `bcf_record` fuzz target); noodles-bcf reads the BCF header.
 struct RecordReader {
     header: vcf::Header,
     kind: ReaderKind,
@@ -439,7 +429,8 @@ enum ReaderKind {
     },
     Bcf {
         inner: Box<dyn BufRead>,
-        record: bcf::Record,
+        /// The current record's bytes: the two lengths, shared and per-sample data (reused).
+        buf: Vec<u8>,
     },
 }
 
@@ -472,7 +463,7 @@ impl RecordReader {
                 header,
                 kind: ReaderKind::Bcf {
                     inner: reader.into_inner(),
-                    record: bcf::Record::default(),
+                    buf: Vec::new(),
                 },
             })
         } else {
@@ -503,7 +494,7 @@ impl RecordReader {
     fn advance(&mut self, name: &str) -> Result<bool, VcfError> {
         match &mut self.kind {
             ReaderKind::Vcf { reader, record } => reader.read_record(record).map(|n| n > 0),
-            ReaderKind::Bcf { inner, record } => read_bcf_record(inner, record),
+            ReaderKind::Bcf { inner, buf } => read_bcf_record(inner, buf),
         }
         .map_err(|error| VcfError::Io {
             path: name.to_owned(),
@@ -511,11 +502,58 @@ impl RecordReader {
         })
     }
 
-    /// The header and the record read by the last [`RecordReader::advance`].
-    fn current(&self) -> (&vcf::Header, &dyn vcf::variant::Record) {
+    /// CHROM, POS, ID, REF and ALT of the current record.
+    fn site(&self, name: &str, n: u64) -> Result<SiteColumns, VcfError> {
+        let bad = |expected| VcfError::BadRecord {
+            path: name.to_owned(),
+            record: n,
+            expected,
+        };
+        let record = match &self.kind {
+            ReaderKind::Vcf { record, .. } => record,
+            ReaderKind::Bcf { buf, .. } => return bcf_site(&self.header, buf).map_err(bad),
+        };
+        let alts = record.alternate_bases();
+        match alts.len() {
+            0 => return Ok(SiteColumns::NoAlt),
+            1 => {}
+            _ => return Ok(SiteColumns::MultiAllelic),
+        }
+        let alt = alts
+            .iter()
+            .next()
+            .and_then(Result::ok)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| bad("an ALT allele"))?
+            .to_owned();
+        let pos = record
+            .variant_start()
+            .and_then(Result::ok)
+            .map(usize::from)
+            .and_then(|p| u64::try_from(p).ok())
+            .ok_or_else(|| bad("a position"))?;
+        let reference = record.reference_bases().to_owned();
+        if reference.is_empty() {
+            return Err(bad("a REF allele"));
+        }
+        let chrom = vcf::variant::Record::reference_sequence_name(record, &self.header)
+            .map_err(|_| bad("a chromosome named in the header"))?
+            .to_owned();
+        let id = record.ids().iter().next().map(str::to_owned);
+        Ok(SiteColumns::Biallelic(Biallelic {
+            chrom,
+            pos,
+            id,
+            reference,
+            alt,
+        }))
+    }
+
+    /// ALT dosages of the current record (see [`alt_dosages`] and [`bcf_alt_dosages`]).
+    fn alt_dosages(&self, name: &str, n: u64, out: &mut [u16]) -> Result<(), VcfError> {
         match &self.kind {
-            ReaderKind::Vcf { record, .. } => (&self.header, record),
-            ReaderKind::Bcf { record, .. } => (&self.header, record),
+            ReaderKind::Vcf { record, .. } => alt_dosages(&self.header, record, name, n, out),
+            ReaderKind::Bcf { buf, .. } => bcf_alt_dosages(&self.header, buf, name, n, out),
         }
     }
 }
@@ -536,9 +574,10 @@ fn starts_with(mut reader: Box<dyn BufRead>, magic: &[u8]) -> io::Result<(bool, 
     Ok((found, Box::new(io::Cursor::new(prefix).chain(reader))))
 }
 
-/// Reads one BCF record, refusing a record longer than [`MAX_BCF_RECORD_BYTES`] before
-/// noodles allocates for it; `false` at the end of the stream.
-fn read_bcf_record(inner: &mut Box<dyn BufRead>, record: &mut bcf::Record) -> io::Result<bool> {
+/// Reads one BCF record's bytes into `buf`, refusing a record longer than
+/// [`MAX_BCF_RECORD_BYTES`] (the buffer grows only with the bytes actually read); `false` at the
+/// end of the stream.
+fn read_bcf_record(inner: &mut Box<dyn BufRead>, buf: &mut Vec<u8>) -> io::Result<bool> {
     let mut lengths = [0u8; 8];
     let mut filled = 0;
     while filled < lengths.len() {
@@ -567,9 +606,16 @@ fn read_bcf_record(inner: &mut Box<dyn BufRead>, record: &mut bcf::Record) -> io
             "BCF record longer than the limit",
         ));
     }
-    let mut framed = (&lengths[..]).chain(inner.by_ref().take(total));
-    let n = bcf::io::Reader::from(&mut framed).read_record(record)?;
-    Ok(n > 0)
+    buf.clear();
+    buf.extend_from_slice(&lengths);
+    let got = inner.by_ref().take(total).read_to_end(buf)?;
+    if (got as u64) < total {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "truncated BCF record",
+        ));
+    }
+    Ok(true)
 }
 
 /// ALT dosages (thousandths) of every sample of a biallelic record: `DS` when present, else `GT`.
@@ -665,6 +711,298 @@ fn alt_dosages(
                 Some(0) => {}
                 Some(1) => alts += 1,
                 Some(_) => return Err(bad(i, "allele 0 or 1 in a biallelic record")),
+            }
+        }
+        *o = match (missing, alleles) {
+            (true, _) | (_, 0) => MISSING_MILLI,
+            (false, 1) => 2 * alts * MILLI,
+            (false, 2) => alts * MILLI,
+            _ => return Err(bad(i, "a haploid or diploid GT")),
+        };
+    }
+    Ok(())
+}
+
+/// BCF typed-value type codes (BCF 2.2 §6.3.3).
+const BCF_INT8: u8 = 1;
+const BCF_INT16: u8 = 2;
+const BCF_INT32: u8 = 3;
+const BCF_FLOAT: u8 = 5;
+const BCF_CHAR: u8 = 7;
+
+/// A byte cursor over untrusted BCF bytes: every read is bounds-checked.
+struct Bytes<'a>(&'a [u8]);
+
+impl<'a> Bytes<'a> {
+    fn take(&mut self, k: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(k)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).and_then(|b| b.first().copied())
+    }
+
+    /// A typed integer scalar (descriptor with count 1, then int8/16/32).
+    fn typed_int(&mut self) -> Option<i64> {
+        let d = self.u8()?;
+        if d >> 4 != 1 {
+            return None;
+        }
+        let size = int_size(d & 0x0f)?;
+        int_at(self.take(size)?, size)
+    }
+}
+
+/// Bytes per value of an integer type code.
+fn int_size(ty: u8) -> Option<usize> {
+    match ty {
+        BCF_INT8 => Some(1),
+        BCF_INT16 => Some(2),
+        BCF_INT32 => Some(4),
+        _ => None,
+    }
+}
+
+/// A little-endian signed integer of `size` bytes from the start of `b`.
+fn int_at(b: &[u8], size: usize) -> Option<i64> {
+    match (size, b) {
+        (1, [a, ..]) => Some(i64::from(*a as i8)),
+        (2, [a, c, ..]) => Some(i64::from(i16::from_le_bytes([*a, *c]))),
+        (4, [a, c, d, e, ..]) => Some(i64::from(i32::from_le_bytes([*a, *c, *d, *e]))),
+        _ => None,
+    }
+}
+
+/// A typed string (BCF 2.2 §6.3.3: character type, or an empty missing value).
+fn typed_string<'a>(cursor: &mut Bytes<'a>) -> Option<&'a [u8]> {
+    let d = cursor.u8()?;
+    let len = match d >> 4 {
+        15 => usize::try_from(cursor.typed_int()?).ok()?,
+        l => usize::from(l),
+    };
+    match d & 0x0f {
+        BCF_CHAR => cursor.take(len),
+        0 if len == 0 => Some(&[]),
+        _ => None,
+    }
+}
+
+/// The site columns of a BCF record from its raw bytes; the error says what was expected.
+fn bcf_site(header: &vcf::Header, raw: &[u8]) -> Result<SiteColumns, &'static str> {
+    let shared = raw.get(8..).ok_or("a complete BCF record")?;
+    let mut cursor = Bytes(shared);
+    let fixed = cursor.take(24).ok_or("a complete BCF record")?;
+    let (chrom, pos, n_allele) = match fixed {
+        [
+            c0,
+            c1,
+            c2,
+            c3,
+            p0,
+            p1,
+            p2,
+            p3,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            a0,
+            a1,
+            ..,
+        ] => (
+            i32::from_le_bytes([*c0, *c1, *c2, *c3]),
+            i32::from_le_bytes([*p0, *p1, *p2, *p3]),
+            u16::from_le_bytes([*a0, *a1]),
+        ),
+        _ => return Err("a complete BCF record"),
+    };
+    let id = typed_string(&mut cursor).ok_or("an ID field")?;
+    let reference = typed_string(&mut cursor).ok_or("a REF allele")?;
+    match n_allele {
+        0 => return Err("a REF allele"),
+        1 => return Ok(SiteColumns::NoAlt),
+        2 => {}
+        _ => return Ok(SiteColumns::MultiAllelic),
+    }
+    let alt = typed_string(&mut cursor)
+        .filter(|a| !a.is_empty())
+        .and_then(|a| str::from_utf8(a).ok())
+        .ok_or("an ALT allele")?;
+    let pos = u64::try_from(i64::from(pos) + 1)
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or("a position")?;
+    let reference = str::from_utf8(reference)
+        .ok()
+        .filter(|r| !r.is_empty())
+        .ok_or("a REF allele")?;
+    let chrom = usize::try_from(chrom)
+        .ok()
+        .and_then(|c| header.string_maps().contigs().get_index(c))
+        .ok_or("a chromosome named in the header")?;
+    let id = str::from_utf8(id).map_err(|_| "a UTF-8 ID")?;
+    let id = id.split(';').next().filter(|i| !i.is_empty() && *i != ".");
+    Ok(SiteColumns::Biallelic(Biallelic {
+        chrom: chrom.to_owned(),
+        pos,
+        id: id.map(str::to_owned),
+        reference: reference.to_owned(),
+        alt: alt.to_owned(),
+    }))
+}
+
+/// ALT dosages of a BCF record from its raw bytes (`l_shared`, `l_indiv`, shared, per-sample),
+/// with the semantics of [`alt_dosages`]: `DS` when the sample's value is present, else `GT`.
+/// The per-sample typed arrays are decoded here with checked reads (see [`RecordReader`]).
+fn bcf_alt_dosages(
+    header: &vcf::Header,
+    raw: &[u8],
+    name: &str,
+    n: u64,
+    out: &mut [u16],
+) -> Result<(), VcfError> {
+    let bad_record = |expected| VcfError::BadRecord {
+        path: name.to_owned(),
+        record: n,
+        expected,
+    };
+    let bad = |sample, expected| VcfError::BadDosage {
+        path: name.to_owned(),
+        record: n,
+        sample,
+        expected,
+    };
+    let malformed = || bad_record("well-formed BCF sample columns");
+    let mut cursor = Bytes(raw);
+    let l_shared = cursor
+        .take(4)
+        .and_then(|b| int_at(b, 4))
+        .map(|l| (l as u32) as usize)
+        .ok_or_else(malformed)?;
+    cursor.take(4).ok_or_else(malformed)?;
+    let shared = cursor.take(l_shared).ok_or_else(malformed)?;
+    let (n_sample, n_fmt) = match shared.get(20..24) {
+        Some(&[a, b, c, f]) => (u32::from_le_bytes([a, b, c, 0]) as usize, f),
+        _ => return Err(malformed()),
+    };
+    if n_sample > out.len() {
+        return Err(bad(out.len(), "no more samples than the header names"));
+    }
+    // (type, values per sample, bytes) of GT and DS.
+    let mut gt = None;
+    let mut ds = None;
+    for _ in 0..n_fmt {
+        let key = cursor
+            .typed_int()
+            .and_then(|k| usize::try_from(k).ok())
+            .ok_or_else(malformed)?;
+        let d = cursor.u8().ok_or_else(malformed)?;
+        let ty = d & 0x0f;
+        let len = match d >> 4 {
+            15 => cursor
+                .typed_int()
+                .and_then(|l| usize::try_from(l).ok())
+                .ok_or_else(malformed)?,
+            l => usize::from(l),
+        };
+        let size = match ty {
+            BCF_FLOAT => 4,
+            BCF_CHAR => 1,
+            0 => 0,
+            t => int_size(t).ok_or_else(malformed)?,
+        };
+        let bytes = size
+            .checked_mul(len)
+            .and_then(|x| x.checked_mul(n_sample))
+            .and_then(|total| cursor.take(total))
+            .ok_or_else(malformed)?;
+        match header.string_maps().strings().get_index(key) {
+            Some("GT") => gt = Some((ty, len, bytes)),
+            Some("DS") => ds = Some((ty, len, bytes)),
+            Some(_) => {}
+            None => return Err(bad_record("FORMAT keys defined in the header")),
+        }
+    }
+    if gt.is_none() && ds.is_none() {
+        return Err(VcfError::NoGenotypes {
+            path: name.to_owned(),
+            record: n,
+        });
+    }
+    out.fill(MISSING_MILLI);
+    let mut need_gt = vec![true; out.len()];
+    if let Some((ty, len, bytes)) = ds {
+        if ty != BCF_FLOAT || len == 0 {
+            return Err(bad_record("a Float DS column"));
+        }
+        for (i, ((o, need), v)) in out
+            .iter_mut()
+            .zip(&mut need_gt)
+            .zip(bytes.chunks_exact(4 * len))
+            .enumerate()
+        {
+            let bits = match v {
+                [a, b, c, d, ..] => u32::from_le_bytes([*a, *b, *c, *d]),
+                _ => return Err(malformed()),
+            };
+            // 0x7F800001 = missing, 0x7F800002 = end of vector: fall back to GT.
+            if bits == 0x7F80_0001 || bits == 0x7F80_0002 {
+                continue;
+            }
+            let x = f32::from_bits(bits);
+            if !(0.0..=2.0).contains(&x) {
+                return Err(bad(i, "DS within [0, 2]"));
+            }
+            *o = (f64::from(x) * f64::from(MILLI)).round() as u16;
+            *need = false;
+        }
+    }
+    let Some((ty, len, bytes)) = gt.filter(|_| need_gt.iter().any(|&need| need)) else {
+        return Ok(());
+    };
+    let size = int_size(ty).ok_or_else(|| bad_record("an integer GT column"))?;
+    let (missing_value, end_of_vector) = match size {
+        1 => (i64::from(i8::MIN), i64::from(i8::MIN) + 1),
+        2 => (i64::from(i16::MIN), i64::from(i16::MIN) + 1),
+        _ => (i64::from(i32::MIN), i64::from(i32::MIN) + 1),
+    };
+    if len == 0 {
+        return Ok(());
+    }
+    for (i, ((o, &need), v)) in out
+        .iter_mut()
+        .zip(&need_gt)
+        .zip(bytes.chunks_exact(size * len))
+        .enumerate()
+    {
+        if !need {
+            continue;
+        }
+        let mut alleles = 0u16;
+        let mut alts = 0u16;
+        let mut missing = false;
+        for value in v.chunks_exact(size) {
+            let value = int_at(value, size).ok_or_else(malformed)?;
+            if value == end_of_vector {
+                break;
+            }
+            alleles += 1;
+            if value == missing_value || value >> 1 == 0 {
+                missing = true;
+                continue;
+            }
+            match (value >> 1) - 1 {
+                0 => {}
+                1 => alts += 1,
+                _ => return Err(bad(i, "allele 0 or 1 in a biallelic record")),
             }
         }
         *o = match (missing, alleles) {
@@ -803,8 +1141,12 @@ mod tests {
         let mut huge = bcf.clone();
         let first_record = bcf.len() - records_len(&bcf);
         huge[first_record..first_record + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-        let e = VcfSite::from_bytes("huge.bcf", huge).unwrap_err();
+        let e = VcfSite::from_bytes("huge.bcf", huge.clone()).unwrap_err();
         assert!(e.to_string().contains("limit"), "{e}");
+        // One under the limit but truncated: an error, without allocating the claimed size.
+        huge[first_record..first_record + 4].copy_from_slice(&(100u32 << 20).to_le_bytes());
+        let e = VcfSite::from_bytes("cut.bcf", huge).unwrap_err();
+        assert!(e.to_string().contains("truncated BCF record"), "{e}");
     }
 
     /// Bytes after the BCF header: magic (3) + version (2) + length (4) + text.
