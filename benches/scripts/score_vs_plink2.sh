@@ -11,8 +11,8 @@
 # - `dense`: every variant of the first site's `.bim`, effect allele A1, a deterministic weight
 #   (a genome-wide score: this is where decoding speed shows).
 # plink2 runs with `--threads 2`, igs-mpc is single-threaded. Each
-# command runs RUNS times (default 3) under `/usr/bin/time -v`; the table shows the fastest
-# wall time and the largest peak RSS of the runs, and checks that SCORE1_SUM agrees (to plink2's
+# command runs RUNS times (default 3) under `/usr/bin/time -v`, the two tools interleaved; the
+# table shows the fastest wall time and the largest peak RSS of the runs, and checks that SCORE1_SUM agrees (to plink2's
 # 6 printed digits). Needs plink2 on PATH (Debian: `apt-get install plink2`) and GNU time.
 set -euo pipefail
 
@@ -53,24 +53,23 @@ fi
 awk 'BEGIN { print "ID\teffect_allele\teffect_weight" }
     { printf "%s\t%s\t%.6g\n", $2, $5, ((NR * 7919) % 2001 - 1000) / 10000 }' "$first.bim" >"$out/dense.tsv"
 
-# Runs a command RUNS times; prints "best_wall_seconds max_rss_kib".
-measure() {
-    local best="" rss=0 i log="$out/time.log"
-    for ((i = 0; i < runs; i++)); do
-        /usr/bin/time -v "$@" >/dev/null 2>"$log" || {
-            tail -n 30 "$log" >&2
-            die "command failed: $*"
-        }
-        local wall kib
-        wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {
-            n = split($2, p, ":"); s = 0; for (k = 1; k <= n; k++) s = s * 60 + p[k]; print s }' "$log")"
-        kib="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")"
-        if [[ -z "$best" ]] || awk -v a="$wall" -v b="$best" 'BEGIN {exit !(a < b)}'; then
-            best="$wall"
-        fi
-        ((kib > rss)) && rss="$kib"
-    done
-    echo "$best $rss"
+# Runs a command once; prints "wall_seconds max_rss_kib".
+once() {
+    local log="$out/time.log"
+    /usr/bin/time -v "$@" >/dev/null 2>"$log" || {
+        tail -n 30 "$log" >&2
+        die "command failed: $*"
+    }
+    awk -F': ' '/Elapsed \(wall clock\)/ {
+            n = split($2, p, ":"); s = 0; for (k = 1; k <= n; k++) s = s * 60 + p[k]; wall = s }
+        /Maximum resident set size/ { rss = $2 }
+        END { print wall, rss }' "$log"
+}
+
+# min of wall times, max of RSS: "best_wall max_rss" from "best_wall max_rss" and a new pair.
+fold() {
+    awk -v bw="$1" -v br="$2" -v w="$3" -v r="$4" 'BEGIN {
+        if (bw == "" || w < bw) bw = w; if (r > br) br = r; print bw, br }'
 }
 
 printf '%-8s %-10s %9s %9s %8s %12s %12s %8s  %s\n' score site samples variants kept \
@@ -80,11 +79,17 @@ score="$out/$set.tsv"
 for bed in "${beds[@]}"; do
     prefix="${bed%.bed}"
     site="$(basename "$prefix")"
-    # The score files are already harmonised: keep A/T and C/G rows as plink2 does.
-    read -r t_ours m_ours < <(measure "$igs" score --bfile "$prefix" --score "$score" --keep-strand-ambiguous \
-        --out "$out/ours_$site")
-    read -r t_plink m_plink < <(measure plink2 --bfile "$prefix" --score "$score" 1 2 3 header \
-        cols=+scoresums,+denom --threads 2 --out "$out/plink2_$site")
+    # The score files are already harmonised: keep A/T and C/G rows as plink2 does. The two
+    # tools alternate (ours, plink2, ours, ...) so load from other processes hits both alike.
+    t_ours="" m_ours=0 t_plink="" m_plink=0
+    for ((i = 0; i < runs; i++)); do
+        read -r w r < <(once "$igs" score --bfile "$prefix" --score "$score" --keep-strand-ambiguous \
+            --out "$out/ours_$site")
+        read -r t_ours m_ours < <(fold "$t_ours" "$m_ours" "$w" "$r")
+        read -r w r < <(once plink2 --bfile "$prefix" --score "$score" 1 2 3 header \
+            cols=+scoresums,+denom --threads 2 --out "$out/plink2_$site")
+        read -r t_plink m_plink < <(fold "$t_plink" "$m_plink" "$w" "$r")
+    done
     # SCORE1_SUM agreement (column found by name in both files).
     awk -F'\t' '
         FNR == 1 { for (k = 1; k <= NF; k++) if ($k == "SCORE1_SUM") c = k; next }

@@ -69,6 +69,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     audit_seeds(&root)?;
     parties_seeds(&root, &stream)?;
+    bcf_seeds(&root)?;
+    agree_seeds(&root, sid)?;
     println!("seeds written under {}", root.display());
     Ok(())
 }
@@ -231,5 +233,92 @@ fn parties_seeds(root: &std::path::Path, stream: &[u8]) -> Result<(), Box<dyn st
         plan.plan_hash()?
     );
     write("config_decode", "approvals", &tag(2, approvals.as_bytes()))?;
+    Ok(())
+}
+
+/// Seeds of `bcf_record`: records encoded by noodles' BCF writer against
+/// `igs_mpc_fuzz::BCF_FUZZ_HEADER` (the header bytes stripped: the target prepends them), and one
+/// whole bgzipped BCF file.
+fn bcf_seeds(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let records = "1\t10\trs1\tA\tG\t.\tPASS\t.\tGT\t0/0\t0|1\t1/1\n\
+        1\t20\trs2\tC\tT,G\t.\t.\t.\tGT\t0/0\t0/1\t1/2\n\
+        1\t30\trs3\tC\tT\t.\t.\t.\tGT:DS\t./.:.\t0/1:0.25\t1/1:2\n\
+        2\t40\trs4\tG\t.\t.\t.\t.\tGT\t0/0\t0/0\t0/0\n\
+        2\t50\t.\tT\tC\t.\t.\t.\tGT\t1\t./.\t0/.\n";
+    let text = format!("{}{records}", igs_mpc_fuzz::BCF_FUZZ_HEADER);
+    let encode = |w: &mut dyn noodles_vcf::variant::io::Write| -> std::io::Result<()> {
+        let mut reader = noodles_vcf::io::Reader::new(text.as_bytes());
+        let header = reader.read_header()?;
+        w.write_variant_header(&header)?;
+        for record in reader.records() {
+            w.write_variant_record(&header, &record?)?;
+        }
+        Ok(())
+    };
+    let mut raw = Vec::new();
+    encode(&mut noodles_bcf::io::Writer::from(&mut raw))?;
+    // noodles re-serialises the header text; the dictionary order (PASS, GT, DS; contigs 1, 2)
+    // is that of BCF_FUZZ_HEADER, so the records decode the same behind the fixed header.
+    let l_text = raw
+        .get(5..9)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_le_bytes)
+        .ok_or("short BCF")?;
+    let body = raw.get(9 + l_text as usize..).ok_or("short BCF header")?;
+    let mut bgzf = Vec::new();
+    let mut w = noodles_bcf::io::Writer::new(&mut bgzf);
+    encode(&mut w)?;
+    w.try_finish()?;
+    drop(w);
+    // Both seeds must decode to the three biallelic records with an ALT allele.
+    let framed = [igs_mpc_fuzz::bcf_fuzz_header().as_slice(), body].concat();
+    for bytes in [framed, bgzf.clone()] {
+        let site = parties::data::vcf::VcfSite::from_bytes("seed", bytes)?;
+        assert_eq!(site.variants().len(), 3);
+        assert_eq!(site.skipped().multi_allelic, 1);
+    }
+    let dir = root.join("bcf_record");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("records"), body)?;
+    std::fs::write(dir.join("whole.bcf.gz"), &bgzf)?;
+    std::fs::write(root.join("vcf_site").join("small.bcf.gz"), &bgzf)?;
+    Ok(())
+}
+
+/// Seeds of `agree_kept_list`: a kept-variant list frame of two rows (one strand-flipped), and
+/// an empty one.
+fn agree_seeds(root: &std::path::Path, sid: SessionId) -> Result<(), Box<dyn std::error::Error>> {
+    use parties::data::agree::{AGREE_VERSION, KeptList, KeptVariant};
+    let list = KeptList {
+        version: AGREE_VERSION,
+        score_digest: [0x5a; 32],
+        rows_in: 10,
+        variants: vec![
+            KeptVariant {
+                row: 0,
+                chrom: "1".into(),
+                pos: 7495,
+                effect_allele: "T".into(),
+                other_allele: "C".into(),
+                strand_flip: false,
+            },
+            KeptVariant {
+                row: 7,
+                chrom: "chr2".into(),
+                pos: 1_000_000,
+                effect_allele: "A".into(),
+                other_allele: "GTT".into(),
+                strand_flip: true,
+            },
+        ],
+    };
+    let empty = KeptList {
+        variants: vec![],
+        ..list.clone()
+    };
+    let dir = root.join("agree_kept_list");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("two_rows"), list.encode(sid)?)?;
+    std::fs::write(dir.join("empty"), empty.encode(sid)?)?;
     Ok(())
 }

@@ -7,13 +7,15 @@
 //! genotype or phenotype data. Lines are limited to [`MAX_LINE_BYTES`] so a hostile file cannot
 //! make a parser allocate without bound.
 //!
-//! Module map: [`plink`] (PLINK 1 `.bed/.bim/.fam`), [`vcf`] (VCF/bgzipped VCF through
-//! noodles-vcf, hard calls or `DS` dosages), [`pgs`] (scoring files), [`pheno`]
-//! (phenotype/covariate tables), [`harmonize`] (score ↔ site variants), [`genotypes`] (the
+//! Module map: [`plink`] (PLINK 1 `.bed/.bim/.fam`), [`vcf`] (VCF or BCF, plain or bgzipped, through
+//! noodles, hard calls or `DS` dosages), [`pgs`] (scoring files), [`pheno`]
+//! (phenotype/covariate tables), [`harmonize`] (score ↔ site variants), [`agree`] (one agreed
+//! variant list across sites), [`genotypes`] (the
 //! harmonised dosage matrix the secure circuits consume) and [`score`] (plink2 `--score`).
 
 use core::fmt;
 
+pub mod agree;
 pub mod genotypes;
 pub mod harmonize;
 pub mod pgs;

@@ -23,7 +23,7 @@
 //!
 //! ```text
 //!   .bed/.bim/.fam ─► data::plink ─┐
-//!   VCF (DS or GT) ─► data::vcf ───┤
+//!   VCF/BCF ────────► data::vcf ───┤
 //!   scoring file ───► data::pgs ───┼─► data::harmonize ─► data::genotypes ─► data::score ─► .sscore
 //!   pheno/covar TSV ► data::pheno ─┘
 //!

@@ -1,8 +1,11 @@
-//! Known answer for VCF input: every bundled site is written out as a VCF by the small writer
-//! below (GT only; then GT plus DS equal to the hard calls, bgzip-style gzip; each with an extra
-//! multi-allelic record) and scoring it must equal scoring the `.bed` **exactly** (same `f64`
-//! bits), in both imputation modes; `igs-mpc score --vcf` must write the same `.sscore` bytes as
-//! `--bfile`.
+//! Known answer for VCF and BCF input: every bundled site is written out as a VCF by the small
+//! writer below (GT only; then GT plus DS equal to the hard calls, bgzip-style gzip; each with an
+//! extra multi-allelic record) and scoring it must equal scoring the `.bed` **exactly** (same
+//! `f64` bits), in both imputation modes; `igs-mpc score --vcf` must write the same `.sscore`
+//! bytes as `--bfile`. BCF: the same VCF re-encoded by noodles' BCF writer (bgzipped), and, when
+//! plink2 is on PATH, plink2's own `--export bcf` of each site; both must score exactly like the
+//! `.bed`, and the BCF scores must equal `expected/score_<site>.full.tsv` within the tolerance of
+//! `small_data.rs` (|Δ| ≤ 1e-9·|x| + 1e-11; integer columns equal).
 
 #![allow(
     clippy::unwrap_used,
@@ -20,11 +23,12 @@ use flate2::write::GzEncoder;
 use parties::data::harmonize::{HarmonizeOptions, harmonize};
 use parties::data::pgs::read_scoring_file;
 use parties::data::plink::{Fileset, MISSING, discover_filesets};
+use parties::data::score::SampleScore;
 use parties::data::score::{DEFAULT_BLOCK_BYTES, Imputation, score_fileset, score_vcf};
-use parties::data::vcf::VcfSite;
+use parties::data::vcf::{VariantFormat, VcfSite};
 
 mod common;
-use common::data_dir;
+use common::{col, data_dir, read_tsv};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("igs-mpc-test-{}-{name}", std::process::id()));
@@ -46,6 +50,16 @@ fn write_vcf(fileset: &Fileset, with_ds: bool, w: &mut dyn Write) {
         "##FORMAT=<ID=DS,Number=A,Type=Float,Description=\"ALT dosage\">"
     )
     .unwrap();
+    // Contigs (needed for BCF), in first-seen order.
+    let mut contigs: Vec<&str> = Vec::new();
+    for v in fileset.variants() {
+        if !contigs.contains(&v.chrom.as_str()) {
+            contigs.push(&v.chrom);
+        }
+    }
+    for c in contigs {
+        writeln!(w, "##contig=<ID={c}>").unwrap();
+    }
     write!(w, "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT").unwrap();
     for s in fileset.samples() {
         write!(w, "\t{}", s.iid).unwrap();
@@ -161,6 +175,134 @@ fn score_command_vcf_writes_the_same_sscore_as_bfile() {
     run("--bfile", &prefix, &dir.join("b"));
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
     // FID is 0 for VCF samples (as plink2 imports them); every other column is identical.
+    let strip = |t: String| {
+        t.lines()
+            .map(|l| l.split_once('\t').unwrap().1.to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(read("v.sscore")), strip(read("b.sscore")));
+    assert_eq!(read("v.sscore.vars"), read("b.sscore.vars"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// VCF text → bgzipped BCF through noodles (the record encoder is independent of our reader).
+fn vcf_to_bcf(text: &[u8], out: &Path) {
+    use noodles_vcf::variant::io::Write as _;
+    let mut reader = noodles_vcf::io::Reader::new(text);
+    let header = reader.read_header().unwrap();
+    let mut w = noodles_bcf::io::Writer::new(std::fs::File::create(out).unwrap());
+    w.write_variant_header(&header).unwrap();
+    for record in reader.records() {
+        w.write_variant_record(&header, &record.unwrap()).unwrap();
+    }
+    w.try_finish().unwrap();
+}
+
+/// Mean-imputation scores vs `expected/score_<site>.full.tsv` (same sample order).
+fn assert_matches_expected(site: &str, scores: &[SampleScore]) {
+    let (h, rows) = read_tsv(&data_dir().join(format!("expected/score_{site}.full.tsv")));
+    assert_eq!(rows.len(), scores.len(), "{site}");
+    for (r, s) in rows.iter().zip(scores) {
+        let int = |name: &str| r[col(&h, name)].parse::<u64>().unwrap();
+        assert_eq!(s.allele_ct, int("ALLELE_CT"), "{site}");
+        assert_eq!(s.denom, int("DENOM"), "{site}");
+        for (name, ours) in [("SCORE1_SUM", s.score_sum), ("SCORE1_AVG", s.score_avg)] {
+            let theirs: f64 = r[col(&h, name)].parse().unwrap();
+            assert!(
+                (ours - theirs).abs() <= 1e-9 * theirs.abs() + 1e-11,
+                "{site} {name}: {ours} vs {theirs}"
+            );
+        }
+    }
+}
+
+fn plink2_on_path() -> bool {
+    Command::new("plink2")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn bcf_scores_equal_plink_scores_and_expected() {
+    let dir = temp_dir("bcf");
+    let scoring = read_scoring_file(&data_dir().join("pgs/PGS_SMALL.txt")).unwrap();
+    let options = HarmonizeOptions::default();
+    let plink2 = plink2_on_path();
+    if !plink2 {
+        eprintln!("plink2 not on PATH: checking noodles-written BCF only");
+    }
+    for prefix in discover_filesets(&data_dir()).unwrap() {
+        let fileset = Fileset::open(&prefix).unwrap();
+        let site = prefix.file_name().unwrap().to_string_lossy().into_owned();
+        let h_plink = harmonize(&scoring, fileset.variants(), &options).unwrap();
+        let mut text = Vec::new();
+        write_vcf(&fileset, true, &mut text);
+        let ours = dir.join(format!("{site}.noodles.bcf"));
+        vcf_to_bcf(&text, &ours);
+        let mut bcfs = vec![(ours, 1)];
+        if plink2 {
+            let out = dir.join(format!("{site}.plink2"));
+            let o = Command::new("plink2")
+                .arg("--bfile")
+                .arg(&prefix)
+                .args(["--export", "bcf", "--threads", "1", "--out"])
+                .arg(&out)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+            bcfs.push((out.with_extension("plink2.bcf"), 0));
+        }
+        for (path, multi) in bcfs {
+            let bcf = VcfSite::open(&path).unwrap();
+            assert_eq!(bcf.format(), VariantFormat::Bcf);
+            assert_eq!(bcf.skipped().multi_allelic, multi, "{}", path.display());
+            assert_eq!(bcf.samples().len(), fileset.samples().len());
+            let h = harmonize(&scoring, bcf.variants(), &options).unwrap();
+            let key = |h: &parties::data::harmonize::Harmonization| {
+                h.kept
+                    .iter()
+                    .map(|k| (k.id.clone(), k.effect_allele.clone(), k.weight))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(key(&h), key(&h_plink), "{}", path.display());
+            for imputation in [Imputation::Mean, Imputation::None] {
+                let scores = score_vcf(&bcf, &h, imputation).unwrap();
+                let plink =
+                    score_fileset(&fileset, &h_plink, imputation, DEFAULT_BLOCK_BYTES).unwrap();
+                assert_eq!(scores, plink, "{site} {imputation:?} {}", path.display());
+                if imputation == Imputation::Mean {
+                    assert_matches_expected(&site, &scores);
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn score_command_bcf_writes_the_same_sscore_as_bfile() {
+    let dir = temp_dir("bcf-cli");
+    let prefix = discover_filesets(&data_dir()).unwrap().remove(0);
+    let fileset = Fileset::open(&prefix).unwrap();
+    let mut text = Vec::new();
+    write_vcf(&fileset, false, &mut text);
+    let bcf = dir.join("site.bcf");
+    vcf_to_bcf(&text, &bcf);
+    let score = data_dir().join("pgs/PGS_SMALL.txt");
+    for (flag, input, out) in [("--bcf", &bcf, "v"), ("--bfile", &prefix, "b")] {
+        let o = Command::new(env!("CARGO_BIN_EXE_igs-mpc"))
+            .args(["score", flag])
+            .arg(input)
+            .arg("--score")
+            .arg(&score)
+            .arg("--out")
+            .arg(dir.join(out))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
     let strip = |t: String| {
         t.lines()
             .map(|l| l.split_once('\t').unwrap().1.to_owned())

@@ -1,8 +1,9 @@
 //! `igs-mpc score`: plink2-exact local scoring of one site.
 //!
-//! Reads `--bfile PREFIX` or `--vcf FILE` (plain or bgzipped; `DS` dosages when present, else
-//! `GT`; multi-allelic records are skipped and counted in the summary) and the scoring file `--score FILE` (PGS Catalog, plain or gzip, or
-//! plink2-style), harmonises (report in `OUT.harmonization.tsv`, written even when the overlap
+//! Reads `--bfile PREFIX` or `--vcf FILE` (alias `--bcf`: VCF or BCF, plain or bgzipped,
+//! detected from the bytes; `DS` dosages when present, else `GT`; multi-allelic records are
+//! skipped and counted in the summary) and the scoring file `--score FILE` (PGS Catalog, plain or
+//! gzip, or plink2-style), harmonises (report in `OUT.harmonization.tsv`, written even when the overlap
 //! is too low), scores block by block and writes `OUT.sscore` and `OUT.sscore.vars` (the kept
 //! variant IDs, like plink2's `list-variants`). Every output goes through a temporary file that is
 //! renamed on success.
@@ -28,8 +29,9 @@ pub struct ScoreArgs {
         conflicts_with = "vcf"
     )]
     pub bfile: Option<PathBuf>,
-    /// VCF file (plain or bgzip): dosages from DS when present, else from GT.
-    #[arg(long, value_name = "FILE")]
+    /// VCF or BCF file (plain or bgzip; the format is detected from the bytes): dosages from
+    /// DS when present, else from GT.
+    #[arg(long, visible_alias = "bcf", value_name = "FILE")]
     pub vcf: Option<PathBuf>,
     /// Scoring file: PGS Catalog format (plain or .gz) or plink2-style (ID, allele, weight).
     #[arg(long, value_name = "FILE")]
@@ -71,7 +73,7 @@ impl fmt::Display for ScoreCommandError {
         match self {
             Self::Plink(e) => e.fmt(f),
             Self::Vcf(e) => e.fmt(f),
-            Self::NoInput => write!(f, "give --bfile PREFIX or --vcf FILE"),
+            Self::NoInput => write!(f, "give --bfile PREFIX or --vcf/--bcf FILE"),
             Self::Pgs(e) => e.fmt(f),
             Self::Harmonize(e) => e.fmt(f),
             Self::Score(e) => e.fmt(f),
@@ -105,7 +107,7 @@ pub struct ScoreSummary {
     pub overlap: f64,
     /// The `.sscore` written.
     pub sscore: PathBuf,
-    /// VCF records skipped as multi-allelic (0 for a PLINK fileset).
+    /// VCF/BCF records skipped as multi-allelic (0 for a PLINK fileset).
     pub multi_allelic_skipped: usize,
 }
 
@@ -123,7 +125,7 @@ impl fmt::Display for ScoreSummary {
         if self.multi_allelic_skipped > 0 {
             write!(
                 f,
-                "; skipped {} multi-allelic VCF records",
+                "; skipped {} multi-allelic VCF/BCF records",
                 self.multi_allelic_skipped
             )?;
         }

@@ -125,6 +125,8 @@ pub enum DropReason {
     AlleleMismatch,
     /// Dominant, recessive, haplotype or interaction effects are not supported.
     NonAdditive,
+    /// Kept here but not at every site, so not in the agreed list ([`crate::data::agree`]).
+    NotAtAllSites,
 }
 
 impl DropReason {
@@ -138,6 +140,7 @@ impl DropReason {
             Self::StrandAmbiguous => "strand_ambiguous",
             Self::AlleleMismatch => "allele_mismatch",
             Self::NonAdditive => "non_additive",
+            Self::NotAtAllSites => "not_at_all_sites",
         }
     }
 }
@@ -426,7 +429,7 @@ fn is_ambiguous(x: &str, y: &str) -> bool {
 }
 
 /// The reverse-strand letters (A↔T, C↔G) of an upper-case allele; `None` for other symbols.
-fn complement(allele: &str) -> Option<String> {
+pub(crate) fn complement(allele: &str) -> Option<String> {
     allele
         .chars()
         .map(|c| match c {
@@ -439,7 +442,8 @@ fn complement(allele: &str) -> Option<String> {
         .collect()
 }
 
-fn normalize_chrom(chrom: &str) -> String {
+/// The chromosome name compared across files: no `chr` prefix, upper case.
+pub(crate) fn normalize_chrom(chrom: &str) -> String {
     let c = chrom.trim();
     let c = if c.len() > 3 && c.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("chr")) {
         c.get(3..).unwrap_or(c)

@@ -2,8 +2,10 @@
 //!
 //! With m kept variants, weight w_j per copy of the named effect allele and x_ij its copies:
 //! - f_j = (Σ x_ij over non-missing calls) / (2 · non-missing calls), within the data scored;
-//! - [`Imputation::Mean`] (plink2's default): a missing x_ij counts as 2 f_j (0 when variant j
-//!   has no observed call); `SCORE1_SUM` = Σ_j w_j x_ij, `DENOM` = 2m, `SCORE1_AVG` = SUM / DENOM;
+//! - [`Imputation::Mean`] (plink2's default): a missing x_ij counts as 2 f_j; when variant j has
+//!   no observed call at all, f_j = 0.5, so every call counts as one copy ([`NO_CALLS_IMPUTED`],
+//!   what plink2 v2.00a3.5 does: checked on a 60-sample fileset in `tests/cli_score.rs`);
+//!   `SCORE1_SUM` = Σ_j w_j x_ij, `DENOM` = 2m, `SCORE1_AVG` = SUM / DENOM;
 //! - [`Imputation::None`] (`no-mean-imputation`): missing calls add 0 and `DENOM` = `ALLELE_CT`;
 //! - `ALLELE_CT` = 2 · non-missing calls of the sample; `NAMED_ALLELE_DOSAGE_SUM` = Σ x_ij over
 //!   non-missing calls only.
@@ -15,8 +17,8 @@
 //! records, the parsed scoring file and the harmonisation (of the order of 100–200 bytes each
 //! per variant, sample and score row). For 100,000 samples × 1,000,000 variants that is about
 //! 8 MiB + 3.2 MiB + ~0.5 GiB, well under 4 GiB. Measured against plink2 `--score` in
-//! `benches/README.md` (5,000 samples × 20,000 scored variants: 0.2 s, 30 MiB peak RSS, about
-//! plink2's time at 70% of its memory).
+//! `benches/README.md` (15,000 samples × 60,000 scored variants: 0.5–0.9× plink2's time at
+//! 71 vs 259 MiB peak RSS).
 
 use core::fmt;
 use std::fs::File;
@@ -27,6 +29,10 @@ use super::genotypes::{AlleleCounts, GenotypeBlock, Genotypes, GenotypesError};
 use super::harmonize::{Harmonization, ScoreVariant};
 use super::plink::{BedReader, Fileset, PlinkError, Sample, decode_a1_dosages, decode_a2_dosages};
 use super::vcf::{MISSING_MILLI, VcfError, VcfSite};
+
+/// Effect-allele copies imputed for a missing call of a variant with no observed call at all
+/// (mean imputation): plink2 takes the frequency as 0.5 then (its `.afreq` says `nan`).
+pub const NO_CALLS_IMPUTED: f64 = 1.0;
 
 /// Default bound on the genotype bytes held at once by the streaming scorer.
 pub const DEFAULT_BLOCK_BYTES: usize = 8 << 20;
@@ -258,7 +264,8 @@ impl ScoreAccumulator {
         let named = copies(0) * hom_a1 + het + copies(3) * hom_a2;
         let imputed = match self.imputation {
             Imputation::Mean if obs > 0 => 2.0 * (named as f64 / obs as f64),
-            _ => 0.0,
+            Imputation::Mean => NO_CALLS_IMPUTED,
+            Imputation::None => 0.0,
         };
         // Same values as add_block's `[w * imputed, 0.0, w, 2.0 * w]`, indexed by code.
         let term = |code: usize| match (code, copies(code)) {
@@ -329,7 +336,8 @@ impl ScoreAccumulator {
             let named = n1 + 2 * n2;
             let imputed = match self.imputation {
                 Imputation::Mean if obs > 0 => 2.0 * (named as f64 / obs as f64),
-                _ => 0.0,
+                Imputation::Mean => NO_CALLS_IMPUTED,
+                Imputation::None => 0.0,
             };
             let contribution = [w * imputed, 0.0, w, 2.0 * w];
             for (((&d, s), c), n) in dosages
@@ -369,7 +377,8 @@ impl ScoreAccumulator {
         let obs = 2 * calls;
         let imputed = match self.imputation {
             Imputation::Mean if obs > 0 => 2.0 * ((named as f64 / MILLI_F64) / obs as f64),
-            _ => 0.0,
+            Imputation::Mean => NO_CALLS_IMPUTED,
+            Imputation::None => 0.0,
         };
         let missing_term = weight * imputed;
         for (((&d, s), c), n) in dosages

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use mpc_core::wire::SessionId;
+use parties::data::agree::{self, AgreedList, KeptList};
 use parties::data::harmonize::{HarmonizeOptions, harmonize};
 use parties::data::pgs::read_scoring_file;
 use parties::data::pheno::read_pheno;
@@ -33,7 +35,32 @@ pub(crate) fn site_prefixes() -> Vec<PathBuf> {
     v
 }
 
-/// One site, harmonised against its own `.bim`.
+/// The agreed variant list of the sites in the data directory: every site's kept list
+/// (encoded and decoded as a peer receives it), merged (`parties::data::agree`).
+pub(crate) fn agreed_list() -> AgreedList {
+    let sid = SessionId(*b"score-igs-agreed");
+    let scoring = read_scoring_file(&data_dir().join(SCORE_FILE)).unwrap();
+    let lists: Vec<(String, KeptList)> = site_prefixes()
+        .iter()
+        .map(|p| {
+            let fs = Fileset::open(p).unwrap();
+            let h = harmonize(&scoring, fs.variants(), &HarmonizeOptions::default()).unwrap();
+            let own = KeptList::from_harmonization(&h, &scoring, fs.variants()).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (
+                name,
+                KeptList::decode(&own.encode(sid).unwrap(), sid).unwrap(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &KeptList)> = lists.iter().map(|(n, l)| (n.as_str(), l)).collect();
+    agree::merge(&refs, HarmonizeOptions::default().min_overlap)
+        .unwrap()
+        .agreed
+}
+
+/// One site, harmonised against its own `.bim`, then restricted to the list agreed by every
+/// site of the data directory ([`agreed_list`]).
 pub(crate) struct Site {
     pub(crate) iids: Vec<String>,
     pub(crate) ids: Vec<String>,
@@ -51,6 +78,7 @@ pub(crate) fn load_site(prefix: &Path) -> Site {
     let fs = Fileset::open(prefix).unwrap();
     let scoring = read_scoring_file(&data_dir().join(SCORE_FILE)).unwrap();
     let h = harmonize(&scoring, fs.variants(), &HarmonizeOptions::default()).unwrap();
+    let h = agree::restrict(&h, &scoring, fs.variants(), &agreed_list()).unwrap();
     let (g, _) = load_genotypes(&fs, &h).unwrap();
     let iids: Vec<String> = fs.samples().iter().map(|s| s.iid.clone()).collect();
     let table = read_pheno(&prefix.with_extension("pheno.tsv")).unwrap();
