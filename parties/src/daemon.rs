@@ -368,7 +368,7 @@ impl Running {
                     let t = table
                         .as_ref()
                         .ok_or(ProtocolError::Unreachable("no table at a site"))?;
-                    pooled_stats(ctx, t, cols, repeat)
+                    pooled_stats(ctx, t, cols, repeat, &crate::audit_io::NoAudit)
                 })
             }
         };

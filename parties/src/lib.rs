@@ -35,6 +35,8 @@
 //!  coordinator ─plan (control link, mTLS)─► daemon: approved? ─────┘─► result (temp + rename)
 //! ```
 
+#[cfg(feature = "net")]
+pub mod audit_io;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "net")]

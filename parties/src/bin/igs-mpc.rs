@@ -91,6 +91,9 @@ enum Cli {
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u64,
     },
+    /// Check or report a run's audit trail offline (OUT/transcripts/ of a run).
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Run one party of the pooled-statistics demo (each party in its own process).
     DemoParty {
         /// Consortium file.
@@ -118,6 +121,45 @@ enum Cli {
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u64,
     },
+}
+
+/// `igs-mpc audit …`.
+#[derive(clap::Subcommand)]
+enum AuditCmd {
+    /// Verify plan, approvals, transcripts, tree heads, certificates and the run record;
+    /// exit 0 on PASS, else name the file, party, sequence number and rule of the first failure.
+    Verify {
+        /// The audit directory (OUT/transcripts).
+        dir: PathBuf,
+    },
+    /// Write report.md and report.html for a legal reviewer (verifies first; a failing trail
+    /// gets a report that says so, and a non-zero exit).
+    Report {
+        /// The audit directory (OUT/transcripts).
+        dir: PathBuf,
+        /// Where to write the two files (default: DIR).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn audit(cmd: AuditCmd) -> Result<(), String> {
+    match cmd {
+        AuditCmd::Verify { dir } => parties::audit_io::verify_dir(&dir)
+            .map(|s| println!("{s}"))
+            .map_err(|f| f.to_string()),
+        AuditCmd::Report { dir, out } => {
+            let (pass, md, html) = parties::audit_io::report_dir(&dir, out.as_deref())?;
+            println!("{}\n{}", md.display(), html.display());
+            if pass {
+                Ok(())
+            } else {
+                Err(parties::audit_io::verify_dir(&dir)
+                    .err()
+                    .map_or_else(|| "verification failed".into(), |f| f.to_string()))
+            }
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -180,6 +222,7 @@ fn main() -> ExitCode {
             timeout: Duration::from_millis(timeout_ms),
         })
         .map(|p| println!("{}", p.display())),
+        Cli::Audit(cmd) => audit(cmd),
         Cli::DemoParty {
             consortium,
             name,

@@ -18,6 +18,8 @@ use protocols::error::ProtocolError;
 use protocols::trunc::trunc;
 use protocols::{Ctx, Result};
 
+use crate::audit_io::{NoAudit, RevealGate};
+pub use crate::audit_io::{OUTPUT_MOMENTS, OUTPUT_N};
 use crate::session::{Outcome, SessionRng};
 
 /// Columns of the synthetic demo table (dosage, age, score).
@@ -119,12 +121,15 @@ pub fn plain_pooled_stats(tables: &[Table]) -> PooledStats {
 
 /// The secure job: every computing party calls it; `mine` is this party's table. `cols` is
 /// public. Repeats the computation `repeat` times (load for transport tests) and returns the
-/// last result.
+/// last result. Every opening of an output goes through `gate` (the plan's outputs
+/// [`OUTPUT_N`] and [`OUTPUT_MOMENTS`]): checked before any share leaves the party, logged as
+/// REVEAL after.
 pub fn pooled_stats(
     ctx: &mut Ctx<'_, protocols::prep::Dealer>,
     mine: &Table,
     cols: usize,
     repeat: usize,
+    gate: &dyn RevealGate,
 ) -> Result<PooledStats> {
     let fx = FixedPoint::default_for::<Z128>();
     let d = cols;
@@ -144,12 +149,14 @@ pub fn pooled_stats(
             let values = (owner == me).then_some(&encoded[..]);
             sum = sum.add(&input(ctx, owner, values, len)?);
         }
+        gate.before_open(OUTPUT_N)?;
         let n_total = fx.decode(
             open(ctx, &sum.slice(0, 1))?
                 .first()
                 .copied()
                 .ok_or(ProtocolError::Unreachable("empty opening"))?,
         );
+        gate.after_open(OUTPUT_N, &n_total.to_le_bytes())?;
         let n = n_total.round().max(0.0) as u64;
         if n < 2 {
             return Err(ProtocolError::ApiMisuse(
@@ -164,7 +171,10 @@ pub fn pooled_stats(
         let ss = arith::matmul(ctx, &col, &row)?.into_vec();
         let ss = trunc(ctx, &ss, fx.frac_bits())?;
         let c = q.scale(<Z128 as Ring>::from_u64(n)).sub(&ss);
+        gate.before_open(OUTPUT_MOMENTS)?;
         let out = fx.decode_slice(&open(ctx, &SharedVec::concat(&[&s, &c]))?);
+        let bytes: Vec<u8> = out.iter().flat_map(|x| x.to_le_bytes()).collect();
+        gate.after_open(OUTPUT_MOMENTS, &bytes)?;
         let (s_out, c_out) = out.split_at(d.min(out.len()));
         last = Some(finish_stats(n, s_out, c_out));
     }
@@ -184,7 +194,7 @@ pub fn simulate_demo(
         let mine = tables
             .get(ctx.me().index())
             .ok_or(ProtocolError::Unreachable("site index"))?;
-        pooled_stats(ctx, mine, DEMO_COLUMNS, 1)
+        pooled_stats(ctx, mine, DEMO_COLUMNS, 1, &NoAudit)
     })
     .map_err(|e| e.to_string())?;
     let mut secure: Option<PooledStats> = None;
@@ -233,7 +243,7 @@ pub fn run_party(a: PartyArgs) -> core::result::Result<Option<PooledStats>, Stri
     eprintln!("{} ({me}): connecting", a.name);
     let repeat = a.repeat;
     let r = super::run(&node, &consortium, a.session, SessionRng::Os, |ctx| {
-        pooled_stats(ctx, &table, DEMO_COLUMNS, repeat)
+        pooled_stats(ctx, &table, DEMO_COLUMNS, repeat, &NoAudit)
     });
     node.shutdown();
     match r.map_err(|e| e.to_string())? {
