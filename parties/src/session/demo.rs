@@ -119,6 +119,17 @@ pub fn plain_pooled_stats(tables: &[Table]) -> PooledStats {
     finish_stats(n as u64, s, &c)
 }
 
+/// An opened value as the transcript records it: the decoded numbers in their shortest
+/// round-trip decimal form, comma-separated (UTF-8, so reports show it as text).
+pub fn reveal_text(values: &[f64]) -> Vec<u8> {
+    values
+        .iter()
+        .map(|x| format!("{x}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+        .into_bytes()
+}
+
 /// The secure job: every computing party calls it; `mine` is this party's table. `cols` is
 /// public. Repeats the computation `repeat` times (load for transport tests) and returns the
 /// last result. Every opening of an output goes through `gate` (the plan's outputs
@@ -156,7 +167,7 @@ pub fn pooled_stats(
                 .copied()
                 .ok_or(ProtocolError::Unreachable("empty opening"))?,
         );
-        gate.after_open(OUTPUT_N, &n_total.to_le_bytes())?;
+        gate.after_open(OUTPUT_N, &reveal_text(&[n_total]))?;
         let n = n_total.round().max(0.0) as u64;
         if n < 2 {
             return Err(ProtocolError::ApiMisuse(
@@ -173,8 +184,7 @@ pub fn pooled_stats(
         let c = q.scale(<Z128 as Ring>::from_u64(n)).sub(&ss);
         gate.before_open(OUTPUT_MOMENTS)?;
         let out = fx.decode_slice(&open(ctx, &SharedVec::concat(&[&s, &c]))?);
-        let bytes: Vec<u8> = out.iter().flat_map(|x| x.to_le_bytes()).collect();
-        gate.after_open(OUTPUT_MOMENTS, &bytes)?;
+        gate.after_open(OUTPUT_MOMENTS, &reveal_text(&out))?;
         let (s_out, c_out) = out.split_at(d.min(out.len()));
         last = Some(finish_stats(n, s_out, c_out));
     }
