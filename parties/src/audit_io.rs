@@ -747,6 +747,8 @@ pub fn verify_dir(dir: &Path) -> Result<DirSummary, DirFailure> {
                         .cloned()
                 })
                 .unwrap_or_else(|| dir.to_path_buf())
+        } else if id == audit::Rule::TranscriptCount.id() {
+            dir.to_path_buf()
         } else if id.starts_with("RUN-RECORD") || f.party.is_none() {
             dir.join(RUN_RECORD_FILE)
         } else {
@@ -867,6 +869,7 @@ pub fn simulate_audited<T, F, P>(
     opts: &NetOptions,
     rng: SessionRng,
     plan_for: P,
+    reveals: &[&str],
     job: F,
 ) -> Result<AuditedSimulation<T>, String>
 where
@@ -919,7 +922,16 @@ where
                     .name(format!("party-{}", node.me().0))
                     .stack_size(16 << 20)
                     .spawn_scoped(s, move || {
-                        audited_party(node, consortium, session, rng, plan, approvals, key, job)
+                        let ctx = PartyContext {
+                            node,
+                            consortium,
+                            session,
+                            rng,
+                            plan,
+                            approvals,
+                            key,
+                        };
+                        audited_party(&ctx, reveals, job)
                     })
             })
             .collect();
@@ -957,22 +969,45 @@ where
     })
 }
 
-/// One party of an audited session: checks every approval, runs with its transcript attached,
-/// closes the transcript. Returns the result and the transcript file.
-#[allow(clippy::too_many_arguments, reason = "one party's whole context")]
+/// What one party of an audited session needs.
+pub struct PartyContext<'a> {
+    /// Its node.
+    pub node: &'a crate::net::Node,
+    /// The consortium.
+    pub consortium: &'a Consortium,
+    /// The session id (the plan's run id).
+    pub session: SessionId,
+    /// Protocol randomness.
+    pub rng: SessionRng,
+    /// The plan.
+    pub plan: &'a CanonicalPlan,
+    /// Every site's approval.
+    pub approvals: &'a [Approval],
+    /// Its identity key.
+    pub key: &'a IdentityKey,
+}
+
+/// One party of an audited session: checks every approval and the outputs the job declares
+/// it will reveal (`reveals`: one not in the plan is refused, logged as REFUSE and the party
+/// aborts before connecting, so no protocol message is sent), runs with its transcript
+/// attached, closes the transcript. Returns the result and the transcript file.
 pub fn audited_party<T, F>(
-    node: &crate::net::Node,
-    consortium: &Consortium,
-    session: SessionId,
-    rng: SessionRng,
-    plan: &CanonicalPlan,
-    approvals: &[Approval],
-    key: &IdentityKey,
+    c: &PartyContext<'_>,
+    reveals: &[&str],
     job: &F,
 ) -> (Result<Outcome<T>, SessionError>, Vec<u8>)
 where
     F: Fn(&mut Ctx<'_, Dealer>, &dyn RevealGate) -> protocols::Result<T> + Sync,
 {
+    let (node, consortium, session, rng, plan, approvals, key) = (
+        c.node,
+        c.consortium,
+        c.session,
+        c.rng,
+        c.plan,
+        c.approvals,
+        c.key,
+    );
     let me = node.me();
     let setup = |message: String| SessionError {
         phase: crate::session::Phase::Connect,
@@ -987,6 +1022,21 @@ where
         Ok(t) => t,
         Err(e) => return (Err(setup(e)), Vec::new()),
     };
+    if let Some(off) = reveals.iter().find(|o| plan.output(o).is_none()) {
+        let refusal = audit::Refusal {
+            rule: audit::RefusalRule::RevealNotInPlan,
+            detail: format!("the job would reveal `{off}`, which the plan does not list"),
+        };
+        let refused = transcript.with(|w| w.refuse(&refusal));
+        let r: Result<Outcome<T>, SessionError> = Err(setup(refusal.to_string()));
+        if let Err(e) = refused.and_then(|()| transcript.close(&r, key).map(|_| ())) {
+            return (
+                Err(setup(format!("transcript: {e}"))),
+                transcript.to_bytes(),
+            );
+        }
+        return (r, transcript.to_bytes());
+    }
     let gate = PartyAuditor::new(plan, me, &transcript);
     let r = run_with_transcript(node, consortium, session, rng, Some(&transcript), |ctx| {
         job(ctx, &gate)

@@ -140,12 +140,20 @@ pub fn run(args: &DemoArgs) -> Result<String, String> {
         })
     };
     let started = std::time::Instant::now();
-    let sim = simulate_audited(&names, &opts, SessionRng::Os, spec, |ctx, gate| {
-        let mine = tables
-            .get(ctx.me().index())
-            .ok_or(ProtocolError::Unreachable("site index"))?;
-        pooled_stats(ctx, mine, d, 1, gate)
-    })?;
+    let reveals = [crate::audit_io::OUTPUT_N, crate::audit_io::OUTPUT_MOMENTS];
+    let sim = simulate_audited(
+        &names,
+        &opts,
+        SessionRng::Os,
+        spec,
+        &reveals,
+        |ctx, gate| {
+            let mine = tables
+                .get(ctx.me().index())
+                .ok_or(ProtocolError::Unreachable("site index"))?;
+            pooled_stats(ctx, mine, d, 1, gate)
+        },
+    )?;
     let elapsed = started.elapsed();
     let out = args
         .out
