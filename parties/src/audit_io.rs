@@ -912,7 +912,7 @@ where
         }
     }
     let session = SessionId(plan.run_id().0);
-    let outcomes: Vec<(Result<Outcome<T>, SessionError>, Vec<u8>)> = std::thread::scope(|s| {
+    let outcomes: Vec<PartyRun<T>> = std::thread::scope(|s| {
         let handles: Vec<_> = nodes
             .iter()
             .zip(&keys)
@@ -969,6 +969,9 @@ where
     })
 }
 
+/// One party's session result and its transcript file.
+pub type PartyRun<T> = (Result<Outcome<T>, SessionError>, Vec<u8>);
+
 /// What one party of an audited session needs.
 pub struct PartyContext<'a> {
     /// Its node.
@@ -995,7 +998,7 @@ pub fn audited_party<T, F>(
     c: &PartyContext<'_>,
     reveals: &[&str],
     job: &F,
-) -> (Result<Outcome<T>, SessionError>, Vec<u8>)
+) -> PartyRun<T>
 where
     F: Fn(&mut Ctx<'_, Dealer>, &dyn RevealGate) -> protocols::Result<T> + Sync,
 {

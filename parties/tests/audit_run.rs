@@ -126,7 +126,10 @@ fn transcript_file(dir: &Path, party: usize) -> PathBuf {
     files.transcripts[party].clone().unwrap()
 }
 
-fn records(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+/// A transcript record: tag and body.
+type Rec = (u8, Vec<u8>);
+
+fn records(bytes: &[u8]) -> Vec<Rec> {
     parse(bytes)
         .unwrap()
         .into_iter()
@@ -137,7 +140,7 @@ fn records(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
         .collect()
 }
 
-fn serialize(recs: &[(u8, Vec<u8>)]) -> Vec<u8> {
+fn serialize(recs: &[Rec]) -> Vec<u8> {
     let mut out = Vec::new();
     for (tag, body) in recs {
         out.push(*tag);
@@ -262,7 +265,7 @@ fn simulated_job_verifies_and_every_tampering_fails() {
 
     // 3. Deleted, duplicated, reordered entries; truncated transcript.
     let k = 3;
-    let cases: Vec<(&str, Vec<(u8, Vec<u8>)>, &str)> = vec![
+    let cases: Vec<(&str, Vec<Rec>, &str)> = vec![
         ("delete", [&recs[..k], &recs[k + 1..]].concat(), "ENTRY-SEQ"),
         ("duplicate", [&recs[..=k], &recs[k..]].concat(), "ENTRY-SEQ"),
         (
