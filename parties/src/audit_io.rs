@@ -994,11 +994,7 @@ pub struct PartyContext<'a> {
 /// it will reveal (`reveals`: one not in the plan is refused, logged as REFUSE and the party
 /// aborts before connecting, so no protocol message is sent), runs with its transcript
 /// attached, closes the transcript. Returns the result and the transcript file.
-pub fn audited_party<T, F>(
-    c: &PartyContext<'_>,
-    reveals: &[&str],
-    job: &F,
-) -> PartyRun<T>
+pub fn audited_party<T, F>(c: &PartyContext<'_>, reveals: &[&str], job: &F) -> PartyRun<T>
 where
     F: Fn(&mut Ctx<'_, Dealer>, &dyn RevealGate) -> protocols::Result<T> + Sync,
 {
