@@ -35,15 +35,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use audit::approval::SiteDataset;
-use audit::plan::{
-    Analysis, DuoTerm, Input, OutputKind, OutputSpec, PartySpec, Purpose, Role as AuditRole,
-    SecuritySpec, Timeouts, Value,
-};
 use audit::transcript::{SignedTreeHead, TranscriptError};
 use audit::{
     Approval, AuditBundle, CanonicalPlan, DisclosurePolicy, IdentityKey, QueryLedger,
-    RevealRequest, RevealSalt, RunId, RunRecord, RunRecordBody, SiteContext, SitePolicy,
-    TranscriptWriter,
+    RevealRequest, RevealSalt, RunRecord, RunRecordBody, SiteContext, SitePolicy, TranscriptWriter,
 };
 use mpc_core::party::PartyId;
 use mpc_core::transcript::{FrameEvent, TranscriptSink};
@@ -53,6 +48,7 @@ use protocols::error::ProtocolError;
 use protocols::prep::Dealer;
 use sha2::{Digest, Sha256};
 
+pub use crate::audit_plan::*;
 use crate::config::{Consortium, Role, to_hex};
 use crate::net::identity::{cert_ed25519_key, cert_pem};
 use crate::net::{NetOptions, NetSetupError, QuicChannel, os_random_32};
@@ -66,12 +62,6 @@ pub const PLAN_FILE: &str = "plan.bin";
 pub const RUN_RECORD_FILE: &str = "run-record.bin";
 /// The certificates directory.
 pub const CERTS_DIR: &str = "certs";
-/// The only analysis step of a pooled-statistics plan.
-pub const POOLED_STATS_STEP: &str = "pooled-stats";
-/// Output: the pooled number of complete rows.
-pub const OUTPUT_N: &str = "pooled-n";
-/// Output: column sums and `N·Q − S·Sᵀ` (from which the means and the covariance follow).
-pub const OUTPUT_MOMENTS: &str = "pooled-moments";
 /// Largest audit file read by the verifier (a transcript of 10^6 frames is about 200 MB).
 pub const MAX_AUDIT_FILE: u64 = 1 << 31;
 
@@ -80,215 +70,6 @@ pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// A party of a plan as `parties` knows it (consortium entry plus signing key).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlanParty {
-    /// Name.
-    pub name: String,
-    /// Site, helper or coordinator.
-    pub role: Role,
-    /// Jurisdiction of its machine and operator.
-    pub jurisdiction: String,
-    /// SHA-256 of its certificate.
-    pub cert_sha256: [u8; 32],
-    /// Its Ed25519 verifying key (the certificate's key).
-    pub verifying_key: [u8; 32],
-}
-
-/// What a pooled-statistics plan says (`session::demo::pooled_stats`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PooledStatsSpec {
-    /// Run id (also the session id).
-    pub run_id: [u8; 16],
-    /// Dataset name in every site's catalogue.
-    pub dataset: String,
-    /// Columns.
-    pub columns: Vec<String>,
-    /// Repetitions.
-    pub repeat: u32,
-    /// Parties: sites, then the helper (the dealer), then coordinators.
-    pub parties: Vec<PlanParty>,
-    /// Per site: the declared (public) cohort size and the dataset's DUO codes.
-    pub inputs: Vec<(String, u64, Vec<DuoTerm>)>,
-    /// Study type in words.
-    pub purpose: String,
-    /// Disease term, if any.
-    pub disease: Option<String>,
-    /// Minimum individuals per site behind each output.
-    pub k: u32,
-    /// Not run after this Unix time (seconds).
-    pub not_after: i64,
-    /// Progress timeout (ms).
-    pub step_ms: u64,
-}
-
-/// The security model of every `parties` session, in plain words (printed in reports).
-pub const MODEL_TEXT: &str = "Semi-honest parties: each follows the protocol but may try to \
-     learn more from what it sees. Any coalition of sites learns nothing beyond the plan's \
-     outputs and its own inputs. The helper deals correlated randomness only: it holds no \
-     input, sees no opened value and must not collude with any site. Connections are QUIC \
-     with mutual TLS 1.3 to certificates pinned in the consortium file.";
-
-/// The audit plan of a pooled-statistics job.
-pub fn pooled_stats_plan(spec: &PooledStatsSpec) -> Result<CanonicalPlan, String> {
-    let d = spec.columns.len() as u64;
-    let role = |r: Role| match r {
-        Role::Site => AuditRole::Site,
-        Role::Helper => AuditRole::Helper,
-        Role::Coordinator => AuditRole::Coordinator,
-    };
-    let parties: Vec<PartySpec> = spec
-        .parties
-        .iter()
-        .map(|p| PartySpec {
-            name: p.name.clone(),
-            role: role(p.role),
-            operator: p.name.clone(),
-            jurisdiction: p.jurisdiction.clone(),
-            cert_sha256: p.cert_sha256,
-            verifying_key: p.verifying_key,
-            // Binaries are not attested yet: all zeros means "not attested".
-            binary_sha256: [0; 32],
-        })
-        .collect();
-    let dealer = spec
-        .parties
-        .iter()
-        .find(|p| p.role == Role::Helper)
-        .map(|p| p.name.clone());
-    let recipients: Vec<String> = spec
-        .parties
-        .iter()
-        .filter(|p| p.role != Role::Helper)
-        .map(|p| p.name.clone())
-        .collect();
-    let mut params = BTreeMap::new();
-    params.insert("dataset".into(), Value::Text(spec.dataset.clone()));
-    params.insert("columns".into(), Value::Texts(spec.columns.clone()));
-    params.insert("repeat".into(), Value::Uint(u64::from(spec.repeat)));
-    params.insert(
-        "ring".into(),
-        Value::Text("Z2^128, 40 fractional bits".into()),
-    );
-    let output = |name: &str, formula: &str, parameters: u64| OutputSpec {
-        name: name.into(),
-        step: 0,
-        formula: formula.into(),
-        recipients: recipients.clone(),
-        k: spec.k,
-        precision: 12,
-        public: true,
-        ancestry_stratified: false,
-        kind: OutputKind::Aggregate { parameters },
-    };
-    let plan = audit::Plan {
-        version: audit::codec::FORMAT_VERSION,
-        run_id: RunId(spec.run_id),
-        engine_version: concat!("igs-mpc ", env!("CARGO_PKG_VERSION")).into(),
-        security: SecuritySpec {
-            protocol: "additive-n-party-dealer".into(),
-            model: "semi-honest-dealer".into(),
-            model_text: MODEL_TEXT.into(),
-            dealer,
-            crypto: vec![
-                "ring:z128/f40".into(),
-                "sig:ed25519".into(),
-                "hash:sha256".into(),
-                "tls:1.3-mtls".into(),
-            ],
-        },
-        parties,
-        inputs: spec
-            .inputs
-            .iter()
-            .map(|(site, n, duo)| Input {
-                site: site.clone(),
-                dataset: spec.dataset.clone(),
-                duo: duo.clone(),
-                cohort: format!("complete rows of {}", spec.columns.join(", ")),
-                n: *n,
-            })
-            .collect(),
-        purpose: Purpose {
-            disease: spec.disease.clone(),
-            study_type: spec.purpose.clone(),
-            ancestry_research: false,
-        },
-        analyses: vec![Analysis {
-            name: POOLED_STATS_STEP.into(),
-            circuit: "pooled-stats".into(),
-            params,
-        }],
-        outputs: vec![
-            output(OUTPUT_N, "N = Σ_sites n_site (complete rows)", 1),
-            output(
-                OUTPUT_MOMENTS,
-                "S = Σ x (column sums) and N·Q − S·Sᵀ with Q = Σ x xᵀ; \
-                 mean = S / N, covariance = (N·Q − S·Sᵀ) / (N (N − 1))",
-                d + d * d,
-            ),
-        ],
-        timeouts: Timeouts {
-            handshake_ms: spec.step_ms,
-            step_ms: spec.step_ms,
-            run_ms: spec.step_ms.saturating_mul(360),
-        },
-        not_after: spec.not_after,
-    };
-    CanonicalPlan::new(plan).map_err(|e| format!("plan: {e}"))
-}
-
-/// Parses a DUO term as written in configs and on the command line: `GRU`, `HMB`, `NPOA`,
-/// `DS:<disease term>`, `TIME:<unix seconds>`, or a `DUO:…` CURIE.
-pub fn parse_duo(s: &str) -> Option<DuoTerm> {
-    let s = s.trim();
-    Some(match s {
-        "GRU" | "DUO:0000042" => DuoTerm::Gru,
-        "HMB" | "DUO:0000006" => DuoTerm::Hmb,
-        "NPOA" | "DUO:0000044" => DuoTerm::Npoa,
-        _ => {
-            if let Some(d) = s.strip_prefix("DS:") {
-                if d.is_empty() || d.len() > 64 {
-                    return None;
-                }
-                DuoTerm::Ds { disease: d.into() }
-            } else if let Some(t) = s.strip_prefix("TIME:") {
-                DuoTerm::TimeLimit {
-                    not_after: t.parse().ok()?,
-                }
-            } else if s.starts_with("DUO:") && s.len() == 11 {
-                DuoTerm::Other { code: s.into() }
-            } else {
-                return None;
-            }
-        }
-    })
-}
-
-/// The disclosure policy from a site config's `[disclosure]` table (keys `k_min`,
-/// `min_site_size`, `param_percent`, `subset_min`, `dominance_permille`,
-/// `max_runs_per_dataset`; missing keys keep SECURITY-DESIGN.md's defaults).
-pub fn disclosure_policy(t: &toml::Table) -> Result<DisclosurePolicy, String> {
-    let mut p = DisclosurePolicy::default();
-    for (k, v) in t {
-        let n = v
-            .as_integer()
-            .and_then(|n| u64::try_from(n).ok())
-            .ok_or_else(|| format!("[disclosure] {k}: a non-negative integer is expected"))?;
-        let small = || u32::try_from(n).map_err(|_| format!("[disclosure] {k}: too large"));
-        match k.as_str() {
-            "k_min" => p.k_min = small()?,
-            "min_site_size" => p.min_site_size = n,
-            "param_percent" => p.param_percent = n,
-            "subset_min" => p.subset_min = n,
-            "dominance_permille" => p.dominance_permille = small()?,
-            "max_runs_per_dataset" => p.max_runs_per_dataset = Some(small()?),
-            _ => return Err(format!("[disclosure] {k}: unknown setting")),
-        }
-    }
-    Ok(p)
 }
 
 /// A site approves `plan` under its policy: every check of `audit::approve`, then the
@@ -1055,4 +836,243 @@ pub fn random_run_id() -> Result<[u8; 16], NetSetupError> {
     let mut id = [0u8; 16];
     id.copy_from_slice(b.get(..16).unwrap_or(&[0; 16]));
     Ok(id)
+}
+
+/// The audit trail of daemon runs: approvals at the daemon, the checks before `Go`, and the
+/// co-signing of the run record over the control links.
+pub mod daemon_io {
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, Instant};
+
+    use audit::keys::SigBytes;
+    use audit::record::PartySignature;
+    use audit::{Approval, AuditBundle, CanonicalPlan, IdentityKey, RunRecord, RunRecordBody};
+    use mpc_core::party::PartyId;
+
+    use super::{AuditRun, TRANSCRIPTS_DIR, write_bundle};
+    use crate::config::site::SiteConfig;
+    use crate::config::{Role, to_hex};
+    use crate::daemon::{Daemon, ToCoordinator, ToParty};
+    use crate::net::NetOptions;
+    use crate::net::control::ControlLink;
+    use crate::plan::PlanHash;
+
+    /// `OUT/transcripts/<run id>/`: where a run's audit files go.
+    pub fn transcripts_dir(out: &Path, plan: &CanonicalPlan) -> PathBuf {
+        out.join(TRANSCRIPTS_DIR).join(to_hex(&plan.run_id().0))
+    }
+
+    /// What a party answers `Propose` with: a site its signed approval of `hash` (which must
+    /// verify under its pinned key), the helper nothing (its local consent is enough).
+    pub fn own_approval(
+        cfg: &SiteConfig,
+        role: Role,
+        plan: &CanonicalPlan,
+        hash: &PlanHash,
+    ) -> Result<Option<Vec<u8>>, String> {
+        let name = &cfg.name;
+        if role != Role::Site {
+            return match cfg.is_approved(hash) {
+                Ok(true) => Ok(None),
+                Ok(false) => Err(format!("plan {hash} is not approved at {name}")),
+                Err(_) => Err(format!("{name} cannot read its approvals")),
+            };
+        }
+        let bytes = cfg
+            .signed_approval(hash)
+            .map_err(|_| format!("{name} cannot read its approvals"))?
+            .ok_or_else(|| format!("plan {hash} is not approved (signed) at {name}"))?;
+        let ok = Approval::decode(&bytes).is_ok_and(|a| a.verify(plan));
+        if !ok {
+            return Err(format!(
+                "{name}'s recorded approval of plan {hash} does not verify under its key"
+            ));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Decodes the approvals of `Go` and checks that every site approved the plan exactly once
+    /// under its pinned key.
+    pub fn check_go(plan: &CanonicalPlan, approvals: &[Vec<u8>]) -> Result<Vec<Approval>, String> {
+        let decoded = approvals
+            .iter()
+            .map(|b| Approval::decode(b).map_err(|e| format!("approval: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        super::check_all_approvals(plan, &decoded)
+    }
+
+    /// Writes a party's own files right after its session (plan, approvals, its transcript):
+    /// they exist even if the run record never comes.
+    pub fn write_own(
+        trail: &Path,
+        plan: &CanonicalPlan,
+        approvals: &[Approval],
+        me: PartyId,
+        transcript: &[u8],
+    ) -> Result<(), String> {
+        write_bundle(
+            trail,
+            &AuditRun {
+                plan: plan.clone(),
+                approvals: approvals.to_vec(),
+                transcripts: Vec::new(),
+                record: None,
+                certs: Vec::new(),
+            },
+        )?;
+        let name = plan
+            .party(me)
+            .map_or_else(|| format!("party{}", me.0), |p| p.name.clone());
+        let p = trail.join(format!("transcript-P{}-{name}.bin", me.0));
+        crate::fsio::write_atomic(&p, transcript).map_err(|e| format!("{}: {e}", p.display()))
+    }
+
+    fn sig_bytes(b: &[u8]) -> Option<SigBytes> {
+        let r: [u8; 32] = b.get(..32)?.try_into().ok()?;
+        let s: [u8; 32] = b.get(32..64)?.try_into().ok()?;
+        (b.len() == 64).then_some(SigBytes([r, s]))
+    }
+
+    fn full_check(
+        plan: &CanonicalPlan,
+        approvals: &[Approval],
+        transcripts: &[Vec<u8>],
+        record: &RunRecord,
+    ) -> Result<(), String> {
+        let bundle = AuditBundle {
+            plan: plan.bytes().to_vec(),
+            approvals: approvals.iter().map(Approval::encode).collect(),
+            transcripts: transcripts.to_vec(),
+            run_record: record.encode(),
+        };
+        audit::verify(&bundle)
+            .map(|_| ())
+            .map_err(|f| f.to_string())
+    }
+
+    /// A party's side: receives every transcript, builds and checks the run record body
+    /// itself, signs it, receives the co-signed record, verifies everything and writes the
+    /// audit files.
+    pub fn party_sign_round(
+        link: &mut ControlLink,
+        d: &Daemon,
+        plan: &CanonicalPlan,
+        approvals: &[Approval],
+        own: &[u8],
+        trail: &Path,
+    ) -> Result<(), String> {
+        let opts = d.options();
+        let wait = 2 * opts.timeout + opts.connect_timeout + Duration::from_secs(5);
+        let transcripts = match link.recv::<ToParty>(Some(Instant::now() + wait)) {
+            Ok(ToParty::Sign { transcripts }) => transcripts,
+            Ok(_) => return Err("expected the transcripts to sign".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        if transcripts.get(d.me().index()).map(Vec::as_slice) != Some(own) {
+            return Err("the coordinator sent another transcript of this party".into());
+        }
+        let body =
+            RunRecordBody::build(plan, approvals, &transcripts).map_err(|f| f.to_string())?;
+        let sig = body.sign(d.me(), d.key());
+        link.send(
+            &ToCoordinator::Signed {
+                signature: sig.signature.to_bytes().to_vec(),
+            },
+            opts.timeout,
+        )
+        .map_err(|e| e.to_string())?;
+        let record = match link.recv::<ToParty>(Some(Instant::now() + wait)) {
+            Ok(ToParty::Record { record }) => record,
+            Ok(_) => return Err("expected the run record".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let record = RunRecord::decode(&record).map_err(|e| e.to_string())?;
+        if record.body != body {
+            return Err("the run record differs from the one this party signed".into());
+        }
+        full_check(plan, approvals, &transcripts, &record)?;
+        write_bundle(
+            trail,
+            &AuditRun {
+                plan: plan.clone(),
+                approvals: approvals.to_vec(),
+                transcripts,
+                record: Some(record),
+                certs: Vec::new(),
+            },
+        )
+    }
+
+    /// The coordinator's side: every session party (links in party order) signs the body the
+    /// coordinator built, the coordinator signs it too, and everyone gets the record.
+    #[allow(clippy::too_many_arguments, reason = "the whole round")]
+    pub fn coordinator_sign_round(
+        links: &mut [(String, ControlLink)],
+        plan: &CanonicalPlan,
+        approvals: &[Vec<u8>],
+        transcripts: &[Vec<u8>],
+        key: &IdentityKey,
+        me: PartyId,
+        trail: &Path,
+        opts: &NetOptions,
+    ) -> Result<(), String> {
+        let approvals = check_go(plan, approvals)?;
+        let body =
+            RunRecordBody::build(plan, &approvals, transcripts).map_err(|f| f.to_string())?;
+        for (name, link) in links.iter_mut() {
+            link.send(
+                &ToParty::Sign {
+                    transcripts: transcripts.to_vec(),
+                },
+                opts.timeout,
+            )
+            .map_err(|e| format!("{name}: {e}"))?;
+        }
+        let mut signatures = Vec::new();
+        let deadline = Instant::now() + 2 * opts.timeout + Duration::from_secs(5);
+        for (i, (name, link)) in links.iter_mut().enumerate() {
+            let party = PartyId(i as u16);
+            let sig = match link.recv::<ToCoordinator>(Some(deadline)) {
+                Ok(ToCoordinator::Signed { signature }) => sig_bytes(&signature)
+                    .ok_or_else(|| format!("{name}: a signature is 64 bytes"))?,
+                Ok(_) => return Err(format!("{name}: expected its signature")),
+                Err(e) => return Err(format!("{name}: {e}")),
+            };
+            let one = RunRecord {
+                body: body.clone(),
+                signatures: vec![PartySignature {
+                    party: party.0,
+                    signature: sig,
+                }],
+            };
+            let pin = plan.party(party).map(|p| p.verifying_key);
+            if !pin.is_some_and(|k| one.signed_by(party, &k)) {
+                return Err(format!("{name} signed another run record"));
+            }
+            signatures.extend(one.signatures);
+        }
+        signatures.push(body.sign(me, key));
+        signatures.sort_by_key(|s| s.party);
+        let record = RunRecord { body, signatures };
+        full_check(plan, &approvals, transcripts, &record)?;
+        for (name, link) in links.iter_mut() {
+            link.send(
+                &ToParty::Record {
+                    record: record.encode(),
+                },
+                opts.timeout,
+            )
+            .map_err(|e| format!("{name}: {e}"))?;
+        }
+        write_bundle(
+            trail,
+            &AuditRun {
+                plan: plan.clone(),
+                approvals,
+                transcripts: transcripts.to_vec(),
+                record: Some(record),
+                certs: Vec::new(),
+            },
+        )
+    }
 }

@@ -37,6 +37,7 @@
 
 #[cfg(feature = "net")]
 pub mod audit_io;
+pub mod audit_plan;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "net")]

@@ -16,8 +16,9 @@ enum Cli {
     Demo(parties::cli::demo::DemoArgs),
     /// Score a PLINK 1 fileset locally, exactly like `plink2 --score`.
     Score(parties::cli::score::ScoreArgs),
-    /// Generate an identity (Ed25519 key, mode 0600, and self-signed certificate) and print
-    /// the certificate's SHA-256 fingerprint for the consortium file.
+    /// Generate an identity (Ed25519 key, mode 0600, and self-signed certificate; NAME.ed25519
+    /// holds the public key for the consortium file's `ed25519`) and print the certificate's
+    /// SHA-256 fingerprint for the consortium file.
     Keygen {
         /// Party name ([a-z0-9-]).
         #[arg(long)]
@@ -42,7 +43,9 @@ enum Cli {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Record this site's approval of a plan (its SHA-256) in the site's approvals file.
+    /// Approve a plan at this party: at a site, after the consent, jurisdiction, disclosure,
+    /// cohort-size and query-budget checks, sign its hash with the site's identity key; record
+    /// it in the approvals file.
     Approve {
         /// The plan file.
         plan: PathBuf,
@@ -50,24 +53,9 @@ enum Cli {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Write a pooled-statistics plan for every party of a consortium and print its hash.
-    Plan {
-        /// Consortium file.
-        #[arg(long)]
-        consortium: PathBuf,
-        /// Dataset name (in every site's catalogue).
-        #[arg(long)]
-        dataset: String,
-        /// Columns, comma-separated.
-        #[arg(long)]
-        columns: String,
-        /// Repeat the computation (load tests).
-        #[arg(long, default_value_t = 1)]
-        repeat: u32,
-        /// Output plan file.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    /// Write a pooled-statistics plan (fresh run id) for every party of a consortium and
+    /// print its hash (the one sites sign).
+    Plan(parties::cli::PlanArgs),
     /// Coordinator: send a plan to every party daemon, run it if all accept, write the result.
     RunPlan {
         /// The plan file.
@@ -196,14 +184,7 @@ fn main() -> ExitCode {
         Cli::Approve { plan, config } => {
             parties::cli::approve(&plan, &config).map(|s| println!("{s}"))
         }
-        Cli::Plan {
-            consortium,
-            dataset,
-            columns,
-            repeat,
-            out,
-        } => parties::cli::write_plan(&consortium, &dataset, &columns, repeat, &out)
-            .map(|h| println!("{h}")),
+        Cli::Plan(args) => parties::cli::write_plan(&args).map(|h| println!("{h}")),
         Cli::RunPlan {
             plan,
             consortium,

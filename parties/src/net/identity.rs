@@ -178,9 +178,17 @@ impl Identity {
 
 /// `igs-mpc keygen`: generates an identity for `name`, writes it to `dir` and returns the
 /// certificate fingerprint (the key is never printed).
+/// Also writes `DIR/NAME.ed25519`: the certificate's Ed25519 key in hex, for the consortium
+/// file's `ed25519` field (plans pin it as the party's signing key).
 pub fn keygen(name: &str, dir: &Path) -> Result<(Fingerprint, PathBuf, PathBuf), NetSetupError> {
     let id = Identity::generate(name)?;
     let (k, c) = id.write_to_dir(dir)?;
+    let vk = id
+        .verifying_key()
+        .ok_or_else(|| NetSetupError::Identity("certificate without Ed25519 key".into()))?;
+    let p = dir.join(format!("{name}.ed25519"));
+    crate::fsio::write_atomic(&p, format!("{}\n", crate::config::to_hex(&vk)).as_bytes())
+        .map_err(|e| NetSetupError::Identity(format!("{}: {e}", p.display())))?;
     Ok((id.fingerprint(), k, c))
 }
 
