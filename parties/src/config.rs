@@ -108,7 +108,7 @@ fn hex_val(b: u8) -> Option<u8> {
 /// Bytes of an even-length hex string (either case).
 pub fn from_hex_bytes(s: &str) -> Option<Vec<u8>> {
     let b = s.trim().as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     b.chunks_exact(2)

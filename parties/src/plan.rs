@@ -180,9 +180,12 @@ struct CanonicalPlan {
     purpose: String,
     k: u32,
     not_after: i64,
-    parties: Vec<(String, Role, [u8; 32], [u8; 32], String)>,
+    parties: Vec<WireParty>,
     inputs: Vec<PlanInput>,
 }
+
+/// A party on the wire: name, role, certificate pin, signing key, jurisdiction.
+type WireParty = (String, Role, [u8; 32], [u8; 32], String);
 
 /// True for a column or dataset name: 1..=64 of `[A-Za-z0-9_.-]`.
 fn valid_label(s: &str) -> bool {
