@@ -49,6 +49,8 @@ pub const MAX_PLAN_BYTES: usize = 1 << 16;
 pub const MAX_COLUMNS: usize = 64;
 /// Most repetitions a plan may ask for.
 pub const MAX_REPEAT: u32 = 1_000_000;
+/// Largest cohort size a plan may declare (TOML integers are i64; sums must not overflow).
+pub const MAX_COHORT: u64 = 1_000_000_000_000;
 /// The nominal step timeout written into audit plans (ms).
 pub const NOMINAL_STEP_MS: u64 = 10_000;
 
@@ -355,7 +357,7 @@ impl Plan {
         let inputs_ok = c.inputs.len() == sites.len()
             && c.inputs.iter().zip(&sites).all(|(i, s)| {
                 i.site == *s
-                    && i.n >= 1
+                    && (1..=MAX_COHORT).contains(&i.n)
                     && !i.duo.is_empty()
                     && i.duo.len() <= 16
                     && i.duo.iter().all(|d| parse_duo(d).is_some())
