@@ -492,8 +492,9 @@ impl std::fmt::Display for DirSummary {
         }
         write!(
             f,
-            "  approvals, transcripts, tree heads, pairwise frame hashes, certificates and the \
-             co-signed run record verify under the keys pinned in the plan"
+            "  approvals, transcripts, tree heads, pairwise frame hashes, the co-signed run \
+             record and the certificates in certs/ (where present) verify under the pins of \
+             the plan"
         )
     }
 }
