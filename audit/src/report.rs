@@ -561,7 +561,7 @@ padding:0 1.5em;color:#1a1a1a;line-height:1.45}h1{font-size:1.7em;border-bottom:
 padding-bottom:.3em}h2{font-size:1.3em;margin-top:1.8em;border-bottom:1px solid #aaa}\
 h3{font-size:1.1em}table{border-collapse:collapse;width:100%;margin:.6em 0 1.2em;font-size:.9em}\
 th,td{border:1px solid #bbb;padding:.35em .5em;text-align:left;vertical-align:top;\
-word-break:break-word}th{background:#eef0f3}tr:nth-child(even) td{background:#fafafa}\
+overflow-wrap:anywhere}th{background:#eef0f3;white-space:nowrap}tr:nth-child(even) td{background:#fafafa}\
 .verdict{padding:.8em 1em;font-size:1.05em;border-radius:4px}.pass{background:#e3f4e3;\
 border:2px solid #2e7d32}.fail{background:#fde8e8;border:2px solid #c62828}\
 @media print{body{margin:0;max-width:none}}";

@@ -479,6 +479,19 @@ impl TranscriptWriter {
         }
     }
 
+    /// Checks a reveal before any share of the value leaves the party: `Ok` if
+    /// [`Self::reveal`] would log REVEAL now; otherwise logs REFUSE and returns
+    /// [`TranscriptError::Refused`] (the caller must then not contribute to the opening).
+    pub fn authorize(&mut self, req: &RevealRequest) -> Result<(), TranscriptError> {
+        match self.reveal_decision(req) {
+            Ok(_) => Ok(()),
+            Err(r) => {
+                self.refuse(&r)?;
+                Err(TranscriptError::Refused(r))
+            }
+        }
+    }
+
     fn reveal_decision(&self, req: &RevealRequest) -> Result<(Vec<String>, bool), Refusal> {
         let no = |rule, detail: String| Err(Refusal { rule, detail });
         let Some(o) = self.plan.output(&req.output) else {

@@ -66,14 +66,15 @@ echo "==> keygen"
 : >"$work/consortium.toml"
 for name in "${sites[@]}" "$helper" "$coord"; do
     fp="$("$bin" keygen --name "$name" --out "$work/keys" 2>/dev/null)"
-    echo "    $name  $fp"
+    vk="$(cat "$work/keys/$name.ed25519")"
+    echo "    $name  $fp  ed25519 $vk"
     if [[ "$name" == "$coord" ]]; then
-        fill "$here/coordinator.toml.in" NAME="$name" FP="$fp" >>"$work/consortium.toml"
+        fill "$here/coordinator.toml.in" NAME="$name" FP="$fp" VK="$vk" >>"$work/consortium.toml"
     else
         role=site
         [[ "$name" == "$helper" ]] && role=helper
         fill "$here/party.toml.in" NAME="$name" ROLE="$role" PORT="$(free_port)" FP="$fp" \
-            >>"$work/consortium.toml"
+            VK="$vk" >>"$work/consortium.toml"
     fi
 done
 
@@ -85,11 +86,24 @@ done
 fill "$here/helper.toml.in" NAME="$helper" TIMEOUT_MS="$timeout_ms" >"$work/$helper.toml"
 
 echo "==> plan"
+# Each site's public cohort size: its complete rows of the columns (NA or empty is missing).
+n_arg="$(python3 - "$data" age,bmi,qt "${sites[@]}" <<'PY'
+import csv, sys
+data, cols, sites = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
+out = []
+for s in sites:
+    with open(f"{data}/{s}.pheno.tsv") as f:
+        rows = csv.DictReader(f, delimiter="\t")
+        n = sum(all(r[c] not in ("", "NA") for c in cols) for r in rows)
+    out.append(f"{s}={n}")
+print(",".join(out))
+PY
+)"
 hash="$("$bin" plan --consortium "$work/consortium.toml" --dataset pheno \
-    --columns age,bmi,qt --out "$work/plan.toml")"
-echo "    plan $hash"
+    --columns age,bmi,qt --n "$n_arg" --duo GRU --out "$work/plan.toml")"
+echo "    plan $hash ($n_arg)"
 
-echo "==> approve at every party"
+echo "==> approve at every party (sites sign the plan hash with their identity key)"
 for name in "${sites[@]}" "$helper"; do
     "$bin" approve "$work/plan.toml" --config "$work/$name.toml" | tail -n 1
 done
@@ -123,6 +137,12 @@ for s in sites:
 print("    each site's copy equals the coordinator's" if ok else "    MISMATCH")
 sys.exit(0 if ok else 1)
 PY
+
+echo "==> audit trail"
+trail="$(ls -d "$work/out/$coord/transcripts/"*/)"
+"$bin" audit verify "$trail"
+"$bin" audit report "$trail" >/dev/null
+echo "    report: $trail/report.html"
 
 echo "==> shut down"
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -183,14 +183,28 @@ fn parties_seeds(root: &std::path::Path, stream: &[u8]) -> Result<(), Box<dyn st
         stream.get(..60).unwrap_or(stream),
     )?;
     let consortium = format!(
-        "[[party]]\nname = \"uk\"\nrole = \"site\"\naddress = \"127.0.0.1:7001\"\ncert_sha256 = \"{:064x}\"\n\n\
-         [[party]]\nname = \"fi\"\nrole = \"site\"\naddress = \"127.0.0.1:7002\"\ncert_sha256 = \"{:064x}\"\n\n\
-         [[party]]\nname = \"helper\"\nrole = \"helper\"\naddress = \"[::1]:7003\"\ncert_sha256 = \"{:064x}\"\n\n\
-         [[party]]\nname = \"coord\"\nrole = \"coordinator\"\ncert_sha256 = \"{:064x}\"\n",
-        1, 2, 3, 4
+        "[[party]]\nname = \"uk\"\nrole = \"site\"\naddress = \"127.0.0.1:7001\"\ncert_sha256 = \"{:064x}\"\ned25519 = \"{:064x}\"\njurisdiction = \"EEA\"\n\n\
+         [[party]]\nname = \"fi\"\nrole = \"site\"\naddress = \"127.0.0.1:7002\"\ncert_sha256 = \"{:064x}\"\ned25519 = \"{:064x}\"\n\n\
+         [[party]]\nname = \"helper\"\nrole = \"helper\"\naddress = \"[::1]:7003\"\ncert_sha256 = \"{:064x}\"\ned25519 = \"{:064x}\"\n\n\
+         [[party]]\nname = \"coord\"\nrole = \"coordinator\"\ncert_sha256 = \"{:064x}\"\ned25519 = \"{:064x}\"\n",
+        1, 11, 2, 12, 3, 13, 4, 14
     );
     let c = parties::config::Consortium::from_toml(&consortium)?;
-    let plan = parties::plan::Plan::pooled_stats(&c, "pheno", vec!["age".into(), "qt".into()], 1)?;
+    let plan = parties::plan::Plan::pooled_stats(
+        &c,
+        &parties::plan::PlanOptions {
+            run_id: [5; 16],
+            dataset: "pheno".into(),
+            columns: vec!["age".into(), "qt".into()],
+            repeat: 1,
+            n: vec![("uk".into(), 800), ("fi".into(), 600)],
+            duo: vec!["GRU".into(), "DS:MONDO:0005148".into()],
+            purpose: "seed".into(),
+            k: 5,
+            not_after: 1_900_000_000,
+            coordinators: vec!["coord".into()],
+        },
+    )?;
     let tag = |t: u8, b: &[u8]| [&[t][..], b].concat();
     write(
         "plan_decode",
@@ -205,7 +219,13 @@ fn parties_seeds(root: &std::path::Path, stream: &[u8]) -> Result<(), Box<dyn st
     write(
         "plan_decode",
         "go",
-        &tag(2, Msg::control(&ToParty::Go)?.payload()),
+        &tag(
+            2,
+            Msg::control(&ToParty::Go {
+                approvals: vec![vec![1; 119]],
+            })?
+            .payload(),
+        ),
     )?;
     let refused = Msg::control(&ToCoordinator::Refused {
         reason: "not approved".into(),
@@ -217,6 +237,7 @@ fn parties_seeds(root: &std::path::Path, stream: &[u8]) -> Result<(), Box<dyn st
             mean: vec![1.0, 2.5],
             cov: vec![1.0, 0.5, 0.5, 2.0],
         }),
+        transcript: vec![1, 2, 3],
     })?;
     write("plan_decode", "done", &tag(3, done.payload()))?;
     write(

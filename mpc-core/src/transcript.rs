@@ -41,13 +41,26 @@ pub fn message_hash(
     seq: u64,
     frame: &[u8],
 ) -> [u8; 32] {
+    message_hash_parts(session, sender, receiver, seq, &[frame])
+}
+
+/// [`message_hash`] of a frame given in pieces (header, payload), without joining them.
+pub fn message_hash_parts(
+    session: SessionId,
+    sender: PartyId,
+    receiver: PartyId,
+    seq: u64,
+    frame: &[&[u8]],
+) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"igs-msg/v1");
     h.update(session.0);
     h.update(sender.0.to_le_bytes());
     h.update(receiver.0.to_le_bytes());
     h.update(seq.to_le_bytes());
-    h.update(frame);
+    for part in frame {
+        h.update(part);
+    }
     h.finalize().into()
 }
 

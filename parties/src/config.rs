@@ -6,6 +6,9 @@
 //! role = "site"              # "site" (computing party) or "helper" (the dealer)
 //! address = "127.0.0.1:7001"
 //! cert_sha256 = "9f86d0…"    # SHA-256 of the DER certificate, 64 hex digits
+//! ed25519 = "3a1f…"          # optional: the certificate's Ed25519 key (NAME.ed25519 from
+//!                            # keygen); plans pin it as the party's signing key
+//! jurisdiction = "EEA"       # optional (default "unspecified"): printed in plans and reports
 //!
 //! [[party]]
 //! name = "coord"
@@ -102,6 +105,17 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
+/// Bytes of an even-length hex string (either case).
+pub fn from_hex_bytes(s: &str) -> Option<Vec<u8>> {
+    let b = s.trim().as_bytes();
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    b.chunks_exact(2)
+        .map(|p| Some(hex_val(*p.first()?)? << 4 | hex_val(*p.get(1)?)?))
+        .collect()
+}
+
 /// Lower-case hex of bytes.
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -158,6 +172,10 @@ pub struct PartyEntry {
 pub struct Consortium {
     parties: Vec<PartyEntry>,
     coordinators: Vec<CoordinatorEntry>,
+    /// Ed25519 signing keys by party name (audit trail), where the file gives them.
+    signing_keys: std::collections::BTreeMap<String, [u8; 32]>,
+    /// Jurisdictions by party name, where the file gives them.
+    jurisdictions: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -174,6 +192,10 @@ struct RawParty {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     address: Option<String>,
     cert_sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ed25519: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jurisdiction: Option<String>,
 }
 
 /// True for a valid party name: 1..=63 of `[a-z0-9-]`, not starting with `-`.
@@ -247,6 +269,8 @@ impl Consortium {
         Ok(Self {
             parties,
             coordinators,
+            signing_keys: Default::default(),
+            jurisdictions: Default::default(),
         })
     }
 
@@ -255,9 +279,25 @@ impl Consortium {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
         let mut entries = Vec::new();
         let mut coordinators = Vec::new();
+        let mut signing_keys = std::collections::BTreeMap::new();
+        let mut jurisdictions = std::collections::BTreeMap::new();
         for p in raw.party {
             let cert_sha256 = Fingerprint::from_hex(&p.cert_sha256)
                 .ok_or_else(|| ConfigError::BadFingerprint(p.name.clone()))?;
+            if let Some(k) = &p.ed25519 {
+                let key = Fingerprint::from_hex(k)
+                    .ok_or_else(|| ConfigError::BadFingerprint(p.name.clone()))?;
+                signing_keys.insert(p.name.clone(), key.0);
+            }
+            if let Some(j) = &p.jurisdiction {
+                if j.is_empty() || j.len() > 64 || j.chars().any(char::is_control) {
+                    return Err(ConfigError::Syntax(format!(
+                        "party {}: jurisdiction must be 1..=64 printable characters",
+                        p.name
+                    )));
+                }
+                jurisdictions.insert(p.name.clone(), j.clone());
+            }
             if p.role == Role::Coordinator {
                 if p.address.is_some() {
                     return Err(ConfigError::BadAddress(p.name));
@@ -280,7 +320,22 @@ impl Consortium {
                 cert_sha256,
             });
         }
-        Self::with_coordinators(entries, coordinators)
+        let mut c = Self::with_coordinators(entries, coordinators)?;
+        c.signing_keys = signing_keys;
+        c.jurisdictions = jurisdictions;
+        Ok(c)
+    }
+
+    /// The Ed25519 signing key the file gives for a party or coordinator.
+    pub fn signing_key(&self, name: &str) -> Option<[u8; 32]> {
+        self.signing_keys.get(name).copied()
+    }
+
+    /// The jurisdiction the file gives for a party or coordinator (default "unspecified").
+    pub fn jurisdiction(&self, name: &str) -> &str {
+        self.jurisdictions
+            .get(name)
+            .map_or("unspecified", String::as_str)
     }
 
     /// Reads and parses a consortium file.
@@ -300,12 +355,16 @@ impl Consortium {
                     role: p.role,
                     address: Some(p.address.to_string()),
                     cert_sha256: p.cert_sha256.to_string(),
+                    ed25519: self.signing_key(&p.name).map(|k| to_hex(&k)),
+                    jurisdiction: self.jurisdictions.get(&p.name).cloned(),
                 })
                 .chain(self.coordinators.iter().map(|c| RawParty {
                     name: c.name.clone(),
                     role: Role::Coordinator,
                     address: None,
                     cert_sha256: c.cert_sha256.to_string(),
+                    ed25519: self.signing_key(&c.name).map(|k| to_hex(&k)),
+                    jurisdiction: self.jurisdictions.get(&c.name).cloned(),
                 }))
                 .collect(),
         };

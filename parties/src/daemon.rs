@@ -6,13 +6,20 @@
 //!  ───────────                         ────────────────────────────────────────
 //!  dial (mTLS, pinned) ──────────────► Handshake       accept_control: a pinned coordinator
 //!  Propose{plan} ────────────────────► PlanReceived    plan decoded (canonical), logged
-//!            ◄── Accepted{hash} | Refused{reason} ──── Approved        parties = consortium,
-//!  (all accepted) Go ────────────────►                                  hash approved, data ok
-//!  (any refused) Cancel ─────────────► Aborted
-//!                                      Running         session::run among the parties
-//!            ◄── Done{result} | Failed{phase, culprit} Finished | Aborted
-//!  write result (temp + rename)        site writes its copy (temp + rename)
+//!   ◄── Accepted{hash, signed approval} | Refused ──── Approved        parties = consortium,
+//!  (all accepted) Go{approvals} ─────►                 every site's    hash approved (a site:
+//!  (any refused) Cancel ─────────────► Aborted         approval checked its signed approval)
+//!                                      Running         session::run among the parties, the
+//!                                                      transcript on the channel
+//!   ◄── Done{result, transcript} | Failed{…, transcript}  Finished | Aborted
+//!  Sign{every transcript} ───────────►                 builds and checks the run record
+//!            ◄── Signed{signature} ───
+//!  Record{co-signed record} ─────────►                 verifies it, writes the audit files
+//!  write result and OUT/transcripts/RUN/               site writes its copies (temp + rename)
 //! ```
+//!
+//! No protocol message is sent before every site's signed approval of the plan's hash is
+//! present and verified at every party (`Go` carries them all; `crate::audit_io`).
 //!
 //! Each transition consumes the state and returns the next ([`JobState::step`]); a failed
 //! session never sends again (the abort is the last message). Results are written to a
@@ -29,10 +36,12 @@ use crate::config::site::SiteConfig;
 use crate::config::{Consortium, Role, to_hex};
 use crate::net::control::{ControlError, ControlLink, Coordinator};
 use crate::net::frames::sanitize;
-use crate::net::{Identity, NetOptions, NetSetupError, Node, os_random_32};
+use crate::net::{Identity, NetOptions, NetSetupError, Node};
 use crate::plan::{Job, Plan, PlanHash};
 use crate::session::demo::{PooledStats, Table, pooled_stats};
 use crate::session::{Outcome, SessionRng};
+
+pub use crate::audit_io::daemon_io::{party_sign_round, transcripts_dir};
 
 /// Coordinator → party.
 #[derive(Serialize, Deserialize, Debug)]
@@ -43,11 +52,24 @@ pub enum ToParty {
         plan: Vec<u8>,
     },
     /// Every party accepted: start the session.
-    Go,
+    Go {
+        /// Every site's signed approval (`audit::Approval` bytes).
+        approvals: Vec<Vec<u8>>,
+    },
     /// Some party refused: drop the job.
     Cancel {
         /// Why (names the refusing parties).
         reason: String,
+    },
+    /// Every session party's transcript, in party order: build the run record and sign it.
+    Sign {
+        /// Transcript files.
+        transcripts: Vec<Vec<u8>>,
+    },
+    /// The run record signed by every party.
+    Record {
+        /// `audit::RunRecord` bytes.
+        record: Vec<u8>,
     },
 }
 
@@ -58,6 +80,8 @@ pub enum ToCoordinator {
     Accepted {
         /// The plan hash the party computed.
         plan_sha256: [u8; 32],
+        /// A site's signed approval (`audit::Approval` bytes); none at the helper.
+        approval: Option<Vec<u8>>,
     },
     /// The party refuses the job.
     Refused {
@@ -68,6 +92,8 @@ pub enum ToCoordinator {
     Done {
         /// The revealed result.
         result: Option<JobResult>,
+        /// The party's transcript file (closed with END).
+        transcript: Vec<u8>,
     },
     /// The session failed.
     Failed {
@@ -77,6 +103,13 @@ pub enum ToCoordinator {
         culprit: Option<String>,
         /// The message.
         message: String,
+        /// The party's transcript file (closed with ABORT), if it has one.
+        transcript: Vec<u8>,
+    },
+    /// The party's signature of the run record it built.
+    Signed {
+        /// 64 bytes of Ed25519 signature.
+        signature: Vec<u8>,
     },
 }
 
@@ -141,6 +174,7 @@ pub struct Daemon {
     cfg: SiteConfig,
     consortium: Consortium,
     node: Node,
+    key: audit::IdentityKey,
 }
 
 /// A job at the daemon: an enum of states, each transition consuming the previous one.
@@ -169,6 +203,7 @@ pub struct Handshake {
 pub struct PlanReceived {
     link: ControlLink,
     plan: Plan,
+    audit: audit::CanonicalPlan,
     hash: PlanHash,
 }
 
@@ -176,6 +211,7 @@ pub struct PlanReceived {
 pub struct Approved {
     link: ControlLink,
     plan: Plan,
+    audit: audit::CanonicalPlan,
     hash: PlanHash,
     table: Option<Table>,
 }
@@ -184,8 +220,10 @@ pub struct Approved {
 pub struct Running {
     link: ControlLink,
     plan: Plan,
+    audit: audit::CanonicalPlan,
     hash: PlanHash,
     table: Option<Table>,
+    approvals: Vec<audit::Approval>,
 }
 
 /// A finished job.
@@ -247,10 +285,15 @@ impl Handshake {
             Ok(p) => p,
             Err(e) => return refuse(self.link, d, "plan-received", e.to_string()),
         };
-        let hash = match plan.plan_hash() {
-            Ok(h) => h,
+        let audit = match plan.audit_plan() {
+            Ok(a) => a,
             Err(e) => return refuse(self.link, d, "plan-received", e.to_string()),
         };
+        let hash = PlanHash(audit.hash());
+        if self.link.session().0 != plan.run_id() {
+            let reason = "the session id is not the plan's run id".to_owned();
+            return refuse(self.link, d, "plan-received", reason);
+        }
         tracing::info!(
             party = %d.cfg.name,
             session = %to_hex(&self.link.session().0),
@@ -262,6 +305,7 @@ impl Handshake {
         JobState::PlanReceived(PlanReceived {
             link: self.link,
             plan,
+            audit,
             hash,
         })
     }
@@ -289,18 +333,19 @@ impl PlanReceived {
         if let Err(e) = self.plan.check_parties(&d.consortium) {
             return refuse(self.link, d, "plan-received", e.to_string());
         }
-        match d.cfg.is_approved(&self.hash) {
-            Ok(true) => {}
-            Ok(false) => {
-                let reason = format!("plan {} is not approved at {name}", self.hash);
-                return refuse(self.link, d, "plan-received", reason);
-            }
+        // A site needs its own signed approval of this hash; the helper its local consent.
+        let approval = match crate::audit_io::daemon_io::own_approval(
+            &d.cfg,
+            d.role(),
+            &self.audit,
+            &self.hash,
+        ) {
+            Ok(a) => a,
             Err(e) => {
                 tracing::error!(party = %name, "approvals: {e}");
-                let reason = format!("{name} cannot read its approvals");
-                return refuse(self.link, d, "plan-received", reason);
+                return refuse(self.link, d, "plan-received", e);
             }
-        }
+        };
         let table = match d.role() {
             Role::Site => match d.load_table(&self.plan) {
                 Ok(t) => Some(t),
@@ -318,6 +363,7 @@ impl PlanReceived {
         let mut link = self.link;
         let ok = ToCoordinator::Accepted {
             plan_sha256: self.hash.0,
+            approval,
         };
         if let Err(e) = link.send(&ok, d.node.options().timeout) {
             return abort(link, "approved", e.to_string());
@@ -331,6 +377,7 @@ impl PlanReceived {
         JobState::Approved(Approved {
             link,
             plan: self.plan,
+            audit: self.audit,
             hash: self.hash,
             table,
         })
@@ -341,18 +388,34 @@ impl Approved {
     fn await_go(mut self, d: &Daemon) -> JobState {
         let deadline = Instant::now() + d.node.options().connect_timeout;
         match self.link.recv::<ToParty>(Some(deadline)) {
-            Ok(ToParty::Go) => JobState::Running(Running {
-                link: self.link,
-                plan: self.plan,
-                hash: self.hash,
-                table: self.table,
-            }),
+            Ok(ToParty::Go { approvals }) => {
+                match crate::audit_io::daemon_io::check_go(&self.audit, &approvals) {
+                    Ok(approvals) => JobState::Running(Running {
+                        link: self.link,
+                        plan: self.plan,
+                        audit: self.audit,
+                        hash: self.hash,
+                        table: self.table,
+                        approvals,
+                    }),
+                    Err(e) => {
+                        let msg = ToCoordinator::Failed {
+                            phase: "approvals".into(),
+                            culprit: None,
+                            message: format!("{}: {e}", d.cfg.name),
+                            transcript: Vec::new(),
+                        };
+                        let _ = self.link.send(&msg, d.node.options().timeout);
+                        abort(self.link, "approved", e)
+                    }
+                }
+            }
             Ok(ToParty::Cancel { reason }) => {
                 let reason = format!("cancelled by the coordinator: {}", sanitize(&reason));
                 tracing::warn!(party = %d.cfg.name, "{reason}");
                 abort(self.link, "approved", reason)
             }
-            Ok(ToParty::Propose { .. }) => abort(self.link, "approved", "unexpected plan".into()),
+            Ok(_) => abort(self.link, "approved", "unexpected message".into()),
             Err(e) => abort(self.link, "approved", e.to_string()),
         }
     }
@@ -367,17 +430,51 @@ impl Running {
         let cols = self.plan.columns().len();
         let repeat = self.plan.repeat() as usize;
         let table = self.table.take();
-        let r = match self.plan.job() {
-            Job::PooledStats => {
-                crate::session::run(&d.node, &d.consortium, session, SessionRng::Os, |ctx| {
-                    let t = table
-                        .as_ref()
-                        .ok_or(ProtocolError::Unreachable("no table at a site"))?;
-                    pooled_stats(ctx, t, cols, repeat)
-                })
-            }
+        let ctx = crate::audit_io::PartyContext {
+            node: &d.node,
+            consortium: &d.consortium,
+            session,
+            rng: SessionRng::Os,
+            plan: &self.audit,
+            approvals: &self.approvals,
+            key: &d.key,
         };
+        let reveals = [crate::audit_io::OUTPUT_N, crate::audit_io::OUTPUT_MOMENTS];
+        let (r, transcript) = match self.plan.job() {
+            Job::PooledStats => crate::audit_io::audited_party(&ctx, &reveals, &|ctx, gate| {
+                let t = table
+                    .as_ref()
+                    .ok_or(ProtocolError::Unreachable("no table at a site"))?;
+                pooled_stats(ctx, t, cols, repeat, gate)
+            }),
+        };
+        let trail = transcripts_dir(&d.cfg.output_dir, &self.audit);
+        if let Err(e) = crate::audit_io::daemon_io::write_own(
+            &trail,
+            &self.audit,
+            &self.approvals,
+            d.node.me(),
+            &transcript,
+        ) {
+            tracing::error!(party = %d.cfg.name, session = %sid, "cannot write the transcript: {e}");
+        }
         let timeout = d.node.options().timeout;
+        let sign = |link: &mut ControlLink, transcript: &[u8]| match party_sign_round(
+            link,
+            d,
+            &self.audit,
+            &self.approvals,
+            transcript,
+            &trail,
+        ) {
+            Ok(()) => tracing::info!(
+                party = %d.cfg.name,
+                session = %sid,
+                audit = %trail.display(),
+                "run record co-signed"
+            ),
+            Err(e) => tracing::error!(party = %d.cfg.name, session = %sid, "run record: {e}"),
+        };
         match r {
             Err(e) => {
                 tracing::error!(
@@ -391,8 +488,11 @@ impl Running {
                     phase: e.phase.to_string(),
                     culprit: e.culprit_name.clone(),
                     message: e.to_string(),
+                    transcript: transcript.clone(),
                 };
-                let _ = self.link.send(&msg, timeout);
+                if self.link.send(&msg, timeout).is_ok() {
+                    sign(&mut self.link, &transcript);
+                }
                 abort(self.link, "running", e.to_string())
             }
             Ok(Outcome::Dealer { served, stats }) => {
@@ -406,9 +506,13 @@ impl Running {
                     bytes_received = stats.bytes_received.iter().sum::<u64>(),
                     "finished"
                 );
-                let _ = self
-                    .link
-                    .send(&ToCoordinator::Done { result: None }, timeout);
+                let done = ToCoordinator::Done {
+                    result: None,
+                    transcript: transcript.clone(),
+                };
+                if self.link.send(&done, timeout).is_ok() {
+                    sign(&mut self.link, &transcript);
+                }
                 self.link.close(true);
                 JobState::Finished(Finished {
                     session,
@@ -430,8 +534,11 @@ impl Running {
                         phase: "output".into(),
                         culprit: Some(d.cfg.name.clone()),
                         message: format!("{} cannot write its result file", d.cfg.name),
+                        transcript: transcript.clone(),
                     };
-                    let _ = self.link.send(&msg, timeout);
+                    if self.link.send(&msg, timeout).is_ok() {
+                        sign(&mut self.link, &transcript);
+                    }
                     return abort(self.link, "running", e);
                 }
                 tracing::info!(
@@ -446,8 +553,11 @@ impl Running {
                 );
                 let done = ToCoordinator::Done {
                     result: Some(result),
+                    transcript: transcript.clone(),
                 };
-                let _ = self.link.send(&done, timeout);
+                if self.link.send(&done, timeout).is_ok() {
+                    sign(&mut self.link, &transcript);
+                }
                 self.link.close(true);
                 JobState::Finished(Finished {
                     session,
@@ -459,6 +569,21 @@ impl Running {
 }
 
 impl Daemon {
+    /// This party's identity key (approvals, tree heads, the run record).
+    pub fn key(&self) -> &audit::IdentityKey {
+        &self.key
+    }
+
+    /// This party's id.
+    pub fn me(&self) -> mpc_core::party::PartyId {
+        self.node.me()
+    }
+
+    /// Transport settings.
+    pub fn options(&self) -> &NetOptions {
+        self.node.options()
+    }
+
     /// Loads the site config, consortium and identity and binds the listen address.
     pub fn start(cfg: SiteConfig) -> Result<Self, String> {
         let consortium = Consortium::load(&cfg.consortium).map_err(|e| e.to_string())?;
@@ -480,6 +605,7 @@ impl Daemon {
     pub fn start_with_socket(cfg: SiteConfig, socket: std::net::UdpSocket) -> Result<Self, String> {
         let consortium = Consortium::load(&cfg.consortium).map_err(|e| e.to_string())?;
         let identity = Identity::load(&cfg.name, &cfg.key, &cfg.cert).map_err(|e| e.to_string())?;
+        let key = identity.audit_key().map_err(|e| e.to_string())?;
         let me = consortium.id_of(&cfg.name).map_err(|e| e.to_string())?;
         let listen = socket.local_addr().map_err(|e| e.to_string())?;
         let opts = NetOptions {
@@ -492,6 +618,7 @@ impl Daemon {
             cfg,
             consortium,
             node,
+            key,
         };
         tracing::info!(
             party = %d.cfg.name,
@@ -505,7 +632,7 @@ impl Daemon {
         Ok(d)
     }
 
-    fn role(&self) -> Role {
+    pub(crate) fn role(&self) -> Role {
         self.consortium
             .entry(self.node.me())
             .map_or(Role::Helper, |e| e.role)
@@ -595,24 +722,40 @@ pub fn run_plan(a: &RunPlanArgs) -> Result<PathBuf, String> {
     let consortium = Consortium::load(&a.consortium).map_err(|e| e.to_string())?;
     let plan = Plan::load(&a.plan).map_err(|e| e.to_string())?;
     plan.check_parties(&consortium).map_err(|e| e.to_string())?;
-    let hash = plan.plan_hash().map_err(|e| e.to_string())?;
+    let audit = plan.audit_plan().map_err(|e| e.to_string())?;
+    let hash = PlanHash(audit.hash());
     let identity = Identity::load(&a.name, &a.key, &a.cert).map_err(|e| e.to_string())?;
+    let key = identity.audit_key().map_err(|e| e.to_string())?;
+    let me = audit
+        .party_id(&a.name)
+        .ok_or_else(|| format!("coordinator {} is not a party of the plan", a.name))?;
     let opts = NetOptions {
         timeout: a.timeout,
         ..NetOptions::default()
     };
     let bytes = plan.to_canonical_bytes().map_err(|e| e.to_string())?;
-    let session = SessionId(
-        os_random_32()
-            .map_err(|e| e.to_string())?
-            .get(..16)
-            .and_then(|s| s.try_into().ok())
-            .unwrap_or_default(),
-    );
+    // The run id is the session id: a plan is approved for one run.
+    let session = SessionId(plan.run_id());
     let sid = to_hex(&session.0);
     tracing::info!(coordinator = %a.name, plan = %hash, session = %sid, "proposing: {}", plan.describe());
     let coord = Coordinator::new(&consortium, identity, opts.clone()).map_err(|e| e.to_string())?;
-    let r = drive(&coord, &consortium, &plan, &hash, session, &bytes, &opts);
+    let trail = transcripts_dir(&a.out, &audit);
+    let job = CoordinatorJob {
+        audit: &audit,
+        key: &key,
+        me,
+        trail: &trail,
+    };
+    let r = drive(
+        &coord,
+        &consortium,
+        &plan,
+        &hash,
+        session,
+        &bytes,
+        &opts,
+        &job,
+    );
     coord.shutdown();
     let result = r.inspect_err(|e| {
         tracing::error!(coordinator = %a.name, plan = %hash, session = %sid, "{e}");
@@ -625,6 +768,15 @@ pub fn run_plan(a: &RunPlanArgs) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// The coordinator's part in the audit trail.
+struct CoordinatorJob<'a> {
+    audit: &'a audit::CanonicalPlan,
+    key: &'a audit::IdentityKey,
+    me: mpc_core::party::PartyId,
+    trail: &'a std::path::Path,
+}
+
+#[allow(clippy::too_many_arguments, reason = "the whole run")]
 fn drive(
     coord: &Coordinator,
     consortium: &Consortium,
@@ -633,6 +785,7 @@ fn drive(
     session: SessionId,
     bytes: &[u8],
     opts: &NetOptions,
+    job: &CoordinatorJob<'_>,
 ) -> Result<JobResult, String> {
     let mut links = Vec::new();
     for p in consortium.parties() {
@@ -650,9 +803,21 @@ fn drive(
     }
     let deadline = Instant::now() + opts.connect_timeout;
     let mut refusals = Vec::new();
-    for (name, _, link) in &mut links {
+    let mut approvals = Vec::new();
+    for (name, role, link) in &mut links {
         match link.recv::<ToCoordinator>(Some(deadline)) {
-            Ok(ToCoordinator::Accepted { plan_sha256 }) if plan_sha256 == hash.0 => {
+            Ok(ToCoordinator::Accepted {
+                plan_sha256,
+                approval,
+            }) if plan_sha256 == hash.0 => {
+                match (role, approval) {
+                    (Role::Site, Some(a)) => approvals.push(a),
+                    (Role::Site, None) => {
+                        refusals.push(format!("{name}: accepted without a signed approval"));
+                        continue;
+                    }
+                    _ => {}
+                }
                 tracing::info!(party = %name, "accepted");
             }
             Ok(ToCoordinator::Accepted { .. }) => {
@@ -678,9 +843,22 @@ fn drive(
         }
         return Err(format!("job not started: {reason}"));
     }
+    // Every party checks every approval before the session; so does the coordinator.
+    if let Err(e) = crate::audit_io::daemon_io::check_go(job.audit, &approvals) {
+        for (_, _, mut link) in links {
+            let _ = link.send(&ToParty::Cancel { reason: e.clone() }, opts.timeout);
+            link.close(false);
+        }
+        return Err(format!("job not started: {e}"));
+    }
     for (name, _, link) in &mut links {
-        link.send(&ToParty::Go, opts.timeout)
-            .map_err(|e| format!("{name}: {e}"))?;
+        link.send(
+            &ToParty::Go {
+                approvals: approvals.clone(),
+            },
+            opts.timeout,
+        )
+        .map_err(|e| format!("{name}: {e}"))?;
     }
     // Collect every party's report concurrently: once one reports a failure, the others have
     // 2T (the longest a surviving party takes to blame a silent peer) plus a margin to report.
@@ -690,14 +868,14 @@ fn drive(
         let tx = tx.clone();
         std::thread::spawn(move || {
             let r = link.recv::<ToCoordinator>(None);
-            let ok = matches!(r, Ok(ToCoordinator::Done { .. }));
-            link.close(ok);
-            let _ = tx.send((i, name, role, r));
+            let _ = tx.send((i, name, role, r, link));
         });
     }
     drop(tx);
     let mut failures = Vec::new();
     let mut results: Vec<(usize, String, JobResult)> = Vec::new();
+    let mut transcripts: Vec<Option<Vec<u8>>> = vec![None; total];
+    let mut open_links = Vec::new();
     let mut reported = 0;
     let mut deadline: Option<Instant> = None;
     while reported < total {
@@ -707,18 +885,48 @@ fn drive(
                 .recv_timeout(d.saturating_duration_since(Instant::now()))
                 .map_err(|_| ()),
         };
-        let Ok((i, name, role, r)) = next else {
+        let Ok((i, name, role, r, link)) = next else {
             failures.push("some parties did not report before the deadline".to_owned());
             break;
         };
         reported += 1;
+        let alive = matches!(
+            r,
+            Ok(ToCoordinator::Done { .. } | ToCoordinator::Failed { .. })
+        );
+        if alive {
+            open_links.push((i, name.clone(), link));
+        } else {
+            link.close(false);
+        }
         match r {
-            Ok(ToCoordinator::Done { result: Some(r) }) if role == Role::Site => {
+            Ok(ToCoordinator::Done {
+                result: Some(r),
+                transcript,
+            }) if role == Role::Site => {
+                if let Some(t) = transcripts.get_mut(i) {
+                    *t = Some(transcript);
+                }
                 results.push((i, name, r));
                 continue;
             }
-            Ok(ToCoordinator::Done { result: None }) if role == Role::Helper => continue,
-            Ok(ToCoordinator::Failed { message, .. }) => {
+            Ok(ToCoordinator::Done {
+                result: None,
+                transcript,
+            }) if role == Role::Helper => {
+                if let Some(t) = transcripts.get_mut(i) {
+                    *t = Some(transcript);
+                }
+                continue;
+            }
+            Ok(ToCoordinator::Failed {
+                message,
+                transcript,
+                ..
+            }) => {
+                if let Some(t) = transcripts.get_mut(i) {
+                    *t = Some(transcript);
+                }
                 failures.push(format!("{name} reports: {}", sanitize(&message)));
             }
             Ok(other) => failures.push(format!("{name}: unexpected answer {other:?}")),
@@ -728,6 +936,29 @@ fn drive(
             Err(e) => failures.push(format!("{name}: {e}")),
         }
         deadline.get_or_insert_with(|| Instant::now() + 2 * opts.timeout + Duration::from_secs(2));
+    }
+    // The run record, co-signed over the control links (also after a failed session: its
+    // transcripts end with ABORT and are what the auditor needs).
+    open_links.sort_by_key(|(i, _, _)| *i);
+    let mut links: Vec<(String, ControlLink)> =
+        open_links.into_iter().map(|(_, n, l)| (n, l)).collect();
+    let transcripts: Option<Vec<Vec<u8>>> = transcripts.into_iter().collect();
+    match transcripts {
+        Some(t) if links.len() == total => {
+            match crate::audit_io::daemon_io::coordinator_sign_round(
+                &mut links, job.audit, &approvals, &t, job.key, job.me, job.trail, opts,
+            ) {
+                Ok(()) => eprintln!(
+                    "run-plan: run record co-signed by every party; audit files in {}",
+                    job.trail.display()
+                ),
+                Err(e) => failures.push(format!("run record: {e}")),
+            }
+        }
+        _ => eprintln!("run-plan: not every party sent its transcript; no run record"),
+    }
+    for (_, link) in links {
+        link.close(failures.is_empty());
     }
     results.sort_by_key(|(i, _, _)| *i);
     let results: Vec<(String, JobResult)> = results.into_iter().map(|(_, n, r)| (n, r)).collect();
@@ -770,13 +1001,25 @@ mod snapshot_tests {
                 },
                 "0003010203",
             ),
-            (ToParty::Go, "01"),
+            (
+                ToParty::Go {
+                    approvals: vec![vec![9]],
+                },
+                "01010109",
+            ),
             (
                 ToParty::Cancel {
                     reason: "no".into(),
                 },
                 "02026e6f",
             ),
+            (
+                ToParty::Sign {
+                    transcripts: vec![vec![1, 2]],
+                },
+                "0301020102",
+            ),
+            (ToParty::Record { record: vec![5] }, "040105"),
         ];
         for (m, want) in to_party {
             let b = Msg::control(&m).unwrap();
@@ -786,8 +1029,9 @@ mod snapshot_tests {
             (
                 ToCoordinator::Accepted {
                     plan_sha256: [7; 32],
+                    approval: Some(vec![1]),
                 },
-                "000707070707070707070707070707070707070707070707070707070707070707",
+                "000707070707070707070707070707070707070707070707070707070707070707010101",
             ),
             (ToCoordinator::Refused { reason: "x".into() }, "010178"),
             (
@@ -797,10 +1041,23 @@ mod snapshot_tests {
                         mean: vec![0.5],
                         cov: vec![1.0],
                     }),
+                    transcript: vec![3],
                 },
-                "02010201000000000000e03f01000000000000f03f",
+                "02010201000000000000e03f01000000000000f03f0103",
             ),
-            (ToCoordinator::Done { result: None }, "0200"),
+            (
+                ToCoordinator::Done {
+                    result: None,
+                    transcript: Vec::new(),
+                },
+                "020000",
+            ),
+            (
+                ToCoordinator::Signed {
+                    signature: vec![0xaa],
+                },
+                "0401aa",
+            ),
         ];
         for (m, want) in to_coord {
             let b = Msg::control(&m).unwrap();

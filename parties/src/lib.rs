@@ -9,7 +9,10 @@
 //! in that file ([`net`]), and runs sessions of `protocols` jobs with clean aborts
 //! ([`session`]). [`daemon`] is the long-lived party (`igs-mpc party`): it takes plans
 //! ([`plan`]) from a coordinator pinned in the consortium file, runs only approved ones and
-//! writes results atomically; `igs-mpc run-plan` is the coordinator. [`cli`] holds the logic of the `igs-mpc` subcommands; the binary only parses
+//! writes results atomically; `igs-mpc run-plan` is the coordinator. [`audit_plan`] and
+//! `audit_io` wire the `audit` crate in: canonical plans, signed approvals, a transcript on
+//! every channel, the reveal gate, the co-signed run record and the `OUT/transcripts/` files
+//! `igs-mpc audit verify` checks. [`cli`] holds the logic of the `igs-mpc` subcommands; the binary only parses
 //! arguments. It is the only crate that opens sockets, reads files, reads the clock or spawns
 //! async runtimes.
 //!
@@ -35,6 +38,9 @@
 //!  coordinator ─plan (control link, mTLS)─► daemon: approved? ─────┘─► result (temp + rename)
 //! ```
 
+#[cfg(feature = "net")]
+pub mod audit_io;
+pub mod audit_plan;
 pub mod cli;
 pub mod cohort;
 pub mod config;

@@ -194,6 +194,23 @@ pub fn run<T, F>(
 where
     F: Fn(&mut Ctx<'_, Dealer>) -> protocols::Result<T>,
 {
+    run_with_transcript(node, consortium, session, rng, None, job)
+}
+
+/// [`run`] with the party's audit transcript attached to its channel right after connecting
+/// (`crate::audit_io`): every frame is logged before the first protocol message. The caller
+/// closes the transcript (END or ABORT) once this returns, when no frame can follow.
+pub fn run_with_transcript<T, F>(
+    node: &Node,
+    consortium: &Consortium,
+    session: SessionId,
+    rng: SessionRng,
+    transcript: Option<&crate::audit_io::SharedTranscript>,
+    job: F,
+) -> Result<Outcome<T>, SessionError>
+where
+    F: Fn(&mut Ctx<'_, Dealer>) -> protocols::Result<T>,
+{
     let me = node.me();
     let n = consortium.n_compute();
     let total = n + 1;
@@ -207,6 +224,9 @@ where
         err
     })?;
     tracing::info!(party = %name, session = %sid, "connected; phase setup");
+    if let Some(t) = transcript {
+        t.attach(&mut chan, consortium);
+    }
     if me.index() == n {
         return match serve_dealer(&mut chan, &mut prg) {
             Ok(served) => {
@@ -264,14 +284,25 @@ pub fn loopback(
     n_sites: usize,
     opts: &NetOptions,
 ) -> Result<(Consortium, Vec<Node>), NetSetupError> {
+    let names: Vec<String> = (0..n_sites).map(|i| format!("site-{i}")).collect();
+    loopback_named(&names, opts)
+}
+
+/// [`loopback`] with the given site names (a name that is not a valid party name, or is
+/// `helper`, becomes `site-<i>`).
+pub fn loopback_named(
+    sites: &[String],
+    opts: &NetOptions,
+) -> Result<(Consortium, Vec<Node>), NetSetupError> {
+    let n_sites = sites.len();
     let mut ids = Vec::new();
     let mut sockets = Vec::new();
     let mut entries = Vec::new();
     for i in 0..=n_sites {
-        let (name, role) = if i < n_sites {
-            (format!("site-{i}"), Role::Site)
-        } else {
-            ("helper".to_owned(), Role::Helper)
+        let (name, role) = match sites.get(i) {
+            Some(s) if crate::config::valid_name(s) && s != "helper" => (s.clone(), Role::Site),
+            Some(_) => (format!("site-{i}"), Role::Site),
+            None => ("helper".to_owned(), Role::Helper),
         };
         let id = Identity::generate(&name)?;
         let socket =

@@ -81,9 +81,12 @@ impl Setup {
                 "--out",
                 dir.join("keys").to_str().unwrap(),
             ]));
+            let vk = std::fs::read_to_string(dir.join(format!("keys/{name}.ed25519"))).unwrap();
+            let vk = vk.trim();
             if name == "coord" {
                 consortium.push_str(&format!(
-                    "[[party]]\nname = \"coord\"\nrole = \"coordinator\"\ncert_sha256 = \"{fp}\"\n\n"
+                    "[[party]]\nname = \"coord\"\nrole = \"coordinator\"\ncert_sha256 = \"{fp}\"\n\
+                     ed25519 = \"{vk}\"\n\n"
                 ));
                 continue;
             }
@@ -94,11 +97,12 @@ impl Setup {
                 .port();
             let role = if name == "helper" { "helper" } else { "site" };
             consortium.push_str(&format!(
-                "[[party]]\nname = \"{name}\"\nrole = \"{role}\"\naddress = \"127.0.0.1:{port}\"\ncert_sha256 = \"{fp}\"\n\n"
+                "[[party]]\nname = \"{name}\"\nrole = \"{role}\"\naddress = \"127.0.0.1:{port}\"\ncert_sha256 = \"{fp}\"\n\
+                 ed25519 = \"{vk}\"\n\n"
             ));
             let dataset = if role == "site" {
                 format!(
-                    "[datasets.pheno]\npheno = \"{}\"\n",
+                    "[datasets.pheno]\npheno = \"{}\"\nduo = [\"GRU\"]\n",
                     data_dir().join(format!("{name}.pheno.tsv")).display()
                 )
             } else {
@@ -124,6 +128,15 @@ impl Setup {
     }
 
     fn plan(&self, file: &str, repeat: u32) -> String {
+        // Each site's public cohort size: its complete rows of the columns.
+        let n: Vec<String> = sites()
+            .iter()
+            .map(|s| {
+                let path = data_dir().join(format!("{s}.pheno.tsv"));
+                let t = parties::cli::demo::site_table(&path, &["age", "bmi", "qt"]).unwrap();
+                format!("{s}={}", t.rows)
+            })
+            .collect();
         ok_stdout(run(&[
             "plan",
             "--consortium",
@@ -132,6 +145,10 @@ impl Setup {
             "pheno",
             "--columns",
             "age,bmi,qt",
+            "--n",
+            &n.join(","),
+            "--duo",
+            "GRU",
             "--repeat",
             &repeat.to_string(),
             "--out",
@@ -178,7 +195,8 @@ impl Setup {
             .unwrap()
     }
 
-    /// Every file under out/ (results and leftovers).
+    /// Every file under out/ (results and leftovers), except the audit trails in
+    /// out/*/transcripts/.
     fn outputs(&self) -> Vec<PathBuf> {
         let mut v = Vec::new();
         let Ok(rd) = std::fs::read_dir(self.dir.join("out")) else {
@@ -186,10 +204,24 @@ impl Setup {
         };
         for d in rd {
             for f in std::fs::read_dir(d.unwrap().path()).unwrap() {
-                v.push(f.unwrap().path());
+                let p = f.unwrap().path();
+                if p.file_name().is_some_and(|n| n != "transcripts") {
+                    v.push(p);
+                }
             }
         }
         v
+    }
+
+    /// The coordinator's audit directory of the only run it completed.
+    fn trail(&self) -> PathBuf {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.join("out/coord/transcripts"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("run-record.bin").exists())
+            .collect();
+        assert_eq!(v.len(), 1, "{v:?}");
+        v.pop().unwrap()
     }
 }
 
@@ -222,10 +254,13 @@ fn unapproved_plan_is_refused_naming_the_site() {
     );
     assert!(s.outputs().is_empty(), "{:?}", s.outputs());
     assert!(s.log(&refuser).contains("REFUSED"));
-    // Approving afterwards (while the daemon runs) lets the same plan run.
+    // Approving afterwards (while the daemon runs) lets the same plan run; its audit trail
+    // (every site's signed approval, every transcript, the co-signed run record) verifies.
     s.approve("plan.toml", &refuser);
     let o = wait(s.run_plan("plan.toml"), Duration::from_secs(30));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = parties::audit_io::verify_dir(&s.trail()).unwrap();
+    assert!(summary.aborted.is_empty(), "{summary}");
     let _ = std::fs::remove_dir_all(&s.dir);
 }
 

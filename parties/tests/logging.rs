@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{col, data_dir, read_tsv};
+use parties::audit_io::NoAudit;
 use parties::config::Consortium;
 use parties::job::simulate::{SimulateArgs, run};
 use parties::logging::{LogFormat, subscriber};
@@ -106,7 +107,13 @@ fn a_simulated_job_logs_no_secret() {
         ..NetOptions::default()
     };
     let r = simulate(3, &opts, SessionRng::InsecureSeed(seed), |ctx| {
-        pooled_stats(ctx, &synthetic_table(ctx.me().index(), 50), DEMO_COLUMNS, 1)
+        pooled_stats(
+            ctx,
+            &synthetic_table(ctx.me().index(), 50),
+            DEMO_COLUMNS,
+            1,
+            &NoAudit,
+        )
     })
     .unwrap();
     assert!(r.iter().all(Result::is_ok));

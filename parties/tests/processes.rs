@@ -213,7 +213,7 @@ fn processes_match_memory(n: usize) {
     eprintln!("{n} sites + helper as processes: {:?}", t0.elapsed());
     let mem = run_with_dealer(n, seed, |ctx| {
         let t = synthetic_table(ctx.me().index(), rows);
-        pooled_stats(ctx, &t, DEMO_COLUMNS, 1)
+        pooled_stats(ctx, &t, DEMO_COLUMNS, 1, &parties::audit_io::NoAudit)
     });
     for (i, (name, o)) in names.iter().zip(outs).enumerate() {
         let (o, _) = o.unwrap_or_else(|| panic!("{name} did not finish"));

@@ -30,8 +30,9 @@ enum Cmd {
     Demo(parties::cli::demo::DemoArgs),
     /// Score a PLINK 1 fileset locally, exactly like `plink2 --score`.
     Score(parties::cli::score::ScoreArgs),
-    /// Generate an identity (Ed25519 key, mode 0600, and self-signed certificate) and print
-    /// the certificate's SHA-256 fingerprint for the consortium file.
+    /// Generate an identity (Ed25519 key, mode 0600, and self-signed certificate; NAME.ed25519
+    /// holds the public key for the consortium file's `ed25519`) and print the certificate's
+    /// SHA-256 fingerprint for the consortium file.
     Keygen {
         /// Party name ([a-z0-9-]).
         #[arg(long)]
@@ -51,7 +52,9 @@ enum Cmd {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Record this site's approval of a plan (its SHA-256) in the site's approvals file.
+    /// Approve a plan at this party: at a site, after the consent, jurisdiction, disclosure,
+    /// cohort-size and query-budget checks, sign its hash with the site's identity key; record
+    /// it in the approvals file.
     Approve {
         /// The plan file.
         plan: PathBuf,
@@ -59,24 +62,9 @@ enum Cmd {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Write a pooled-statistics plan for every party of a consortium and print its hash.
-    Plan {
-        /// Consortium file.
-        #[arg(long)]
-        consortium: PathBuf,
-        /// Dataset name (in every site's catalogue).
-        #[arg(long)]
-        dataset: String,
-        /// Columns, comma-separated.
-        #[arg(long)]
-        columns: String,
-        /// Repeat the computation (load tests).
-        #[arg(long, default_value_t = 1)]
-        repeat: u32,
-        /// Output plan file.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    /// Write a pooled-statistics plan (fresh run id) for every party of a consortium and
+    /// print its hash (the one sites sign).
+    Plan(parties::cli::PlanArgs),
     /// Coordinator: send a plan to every party daemon, run it if all accept, write the result.
     RunPlan {
         /// The plan file.
@@ -100,6 +88,9 @@ enum Cmd {
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u64,
     },
+    /// Check or report a run's audit trail offline (OUT/transcripts/ of a run).
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Run one party of the pooled-statistics demo (each party in its own process).
     DemoParty {
         /// Consortium file.
@@ -147,6 +138,45 @@ fn test_seed(hex: Option<&str>) -> Result<SessionRng, String> {
     }
 }
 
+/// `igs-mpc audit …`.
+#[derive(clap::Subcommand)]
+enum AuditCmd {
+    /// Verify plan, approvals, transcripts, tree heads, certificates and the run record;
+    /// exit 0 on PASS, else name the file, party, sequence number and rule of the first failure.
+    Verify {
+        /// The audit directory (OUT/transcripts).
+        dir: PathBuf,
+    },
+    /// Write report.md and report.html for a legal reviewer (verifies first; a failing trail
+    /// gets a report that says so, and a non-zero exit).
+    Report {
+        /// The audit directory (OUT/transcripts).
+        dir: PathBuf,
+        /// Where to write the two files (default: DIR).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn audit(cmd: AuditCmd) -> Result<(), String> {
+    match cmd {
+        AuditCmd::Verify { dir } => parties::audit_io::verify_dir(&dir)
+            .map(|s| println!("{s}"))
+            .map_err(|f| f.to_string()),
+        AuditCmd::Report { dir, out } => {
+            let (pass, md, html) = parties::audit_io::report_dir(&dir, out.as_deref())?;
+            println!("{}\n{}", md.display(), html.display());
+            if pass {
+                Ok(())
+            } else {
+                Err(parties::audit_io::verify_dir(&dir)
+                    .err()
+                    .map_or_else(|| "verification failed".into(), |f| f.to_string()))
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = parties::logging::init(cli.quiet, cli.log_format) {
@@ -175,14 +205,7 @@ fn main() -> ExitCode {
         Cmd::Approve { plan, config } => {
             parties::cli::approve(&plan, &config).map(|s| println!("{s}"))
         }
-        Cmd::Plan {
-            consortium,
-            dataset,
-            columns,
-            repeat,
-            out,
-        } => parties::cli::write_plan(&consortium, &dataset, &columns, repeat, &out)
-            .map(|h| println!("{h}")),
+        Cmd::Plan(args) => parties::cli::write_plan(&args).map(|h| println!("{h}")),
         Cmd::RunPlan {
             plan,
             consortium,
@@ -201,6 +224,7 @@ fn main() -> ExitCode {
             timeout: Duration::from_millis(timeout_ms),
         })
         .map(|p| println!("{}", p.display())),
+        Cmd::Audit(cmd) => audit(cmd),
         Cmd::DemoParty {
             consortium,
             name,

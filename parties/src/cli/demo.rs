@@ -13,10 +13,17 @@ use std::path::{Path, PathBuf};
 
 use protocols::error::ProtocolError;
 
+use audit::plan::DuoTerm;
+
+use crate::audit_io::{
+    PooledStatsSpec, TRANSCRIPTS_DIR, now_ms, pooled_stats_plan, random_run_id, simulate_audited,
+    verify_dir, write_bundle,
+};
+use crate::config::to_hex;
 use crate::data::pheno;
 use crate::net::NetOptions;
 use crate::session::demo::{PooledStats, Table, plain_pooled_stats, pooled_stats};
-use crate::session::{Outcome, SessionRng, simulate};
+use crate::session::{Outcome, SessionRng};
 
 /// Arguments of `igs-mpc demo`.
 #[derive(Clone, Debug, clap::Args)]
@@ -27,6 +34,10 @@ pub struct DemoArgs {
     /// Numeric phenotype columns to pool, comma-separated.
     #[arg(long, default_value = "age,bmi,qt", value_name = "COLS")]
     pub columns: String,
+    /// Output directory: the audit trail goes to OUT/transcripts/ (default: a new directory
+    /// under the system temporary directory, named in the report).
+    #[arg(long, value_name = "OUT")]
+    pub out: Option<PathBuf>,
 }
 
 /// The bundled data directory: `data/small` under the current directory if present, else the
@@ -105,15 +116,56 @@ pub fn run(args: &DemoArgs) -> Result<String, String> {
         .map(|(_, p)| site_table(p, &columns))
         .collect::<Result<_, _>>()?;
     let d = columns.len();
+    let opts = NetOptions::default();
+    let run_id = random_run_id().map_err(|e| e.to_string())?;
+    let names: Vec<String> = sites.iter().map(|(n, _)| n.clone()).collect();
+    let spec = |parties: &[crate::audit_io::PlanParty]| {
+        let inputs = parties
+            .iter()
+            .zip(&tables)
+            .map(|(p, t)| (p.name.clone(), t.rows as u64, vec![DuoTerm::Gru]))
+            .collect();
+        pooled_stats_plan(&PooledStatsSpec {
+            run_id,
+            dataset: "pheno".into(),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            repeat: 1,
+            parties: parties.to_vec(),
+            inputs,
+            purpose: "pooled summary statistics (igs-mpc demo)".into(),
+            disease: None,
+            k: 5,
+            not_after: now_ms() / 1000 + 24 * 3600,
+            step_ms: opts.timeout.as_millis() as u64,
+        })
+    };
     let started = std::time::Instant::now();
-    let results = simulate(sites.len(), &NetOptions::default(), SessionRng::Os, |ctx| {
-        let mine = tables
-            .get(ctx.me().index())
-            .ok_or(ProtocolError::Unreachable("site index"))?;
-        pooled_stats(ctx, mine, d, 1)
-    })
-    .map_err(|e| e.to_string())?;
+    let reveals = [crate::audit_io::OUTPUT_N, crate::audit_io::OUTPUT_MOMENTS];
+    let sim = simulate_audited(
+        &names,
+        &opts,
+        SessionRng::Os,
+        spec,
+        &reveals,
+        |ctx, gate| {
+            let mine = tables
+                .get(ctx.me().index())
+                .ok_or(ProtocolError::Unreachable("site index"))?;
+            pooled_stats(ctx, mine, d, 1, gate)
+        },
+    )?;
     let elapsed = started.elapsed();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("igs-mpc-demo-{}", to_hex(&run_id))));
+    let trail = out.join(TRANSCRIPTS_DIR);
+    write_bundle(&trail, &sim.audit)?;
+    let verdict = match verify_dir(&trail) {
+        Ok(s) => format!("{s}"),
+        Err(f) => format!("{f}"),
+    };
+    let results = sim.results;
     let mut secure: Option<PooledStats> = None;
     let mut bytes = Vec::new();
     for r in results {
@@ -130,9 +182,16 @@ pub fn run(args: &DemoArgs) -> Result<String, String> {
     }
     let secure = secure.ok_or("no computing party")?;
     let plain = plain_pooled_stats(&tables);
-    report(
+    let mut o = report(
         &dir, &sites, &tables, &columns, &secure, &plain, elapsed, &bytes,
-    )
+    )?;
+    o.push_str(&format!(
+        "\naudit trail: {} (plan, approvals, transcripts, run record)\n\
+         igs-mpc audit verify {}\n{verdict}\n",
+        trail.display(),
+        trail.display()
+    ));
+    Ok(o)
 }
 
 #[allow(clippy::too_many_arguments, reason = "one report, many parts")]

@@ -10,11 +10,15 @@
 //! timeout_ms = 10000                  # optional progress timeout (default 10 s)
 //! approved_plans = ["9f86…"]          # plan hashes approved in this file
 //! approvals_file = "approvals.toml"   # optional; `igs-mpc approve` appends here
+//! ledger_file = "ledger.bin"          # optional; the query budget (default ledger-NAME.bin)
 //!
 //! [datasets.pheno]                    # the catalogue: only names are ever shared
 //! pheno = "/data/uk.pheno.tsv"
+//! duo = ["GRU"]                       # the dataset's consent codes (plans must match them)
 //!
-//! [disclosure]                        # disclosure policy (filled by the audit issue; kept)
+//! [disclosure]                        # optional overrides of SECURITY-DESIGN.md's defaults:
+//! k_min = 5                           # k_min, min_site_size, param_percent, subset_min,
+//!                                     # dominance_permille, max_runs_per_dataset
 //! ```
 
 use std::net::SocketAddr;
@@ -36,6 +40,9 @@ pub struct Dataset {
     /// PLINK 1 fileset prefix (for genotype jobs, later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bfile: Option<PathBuf>,
+    /// Its DUO consent codes (`GRU`, `HMB`, `NPOA`, `DS:<term>`, `TIME:<unix>`, `DUO:…`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duo: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -54,6 +61,8 @@ struct RawSite {
     approved_plans: Vec<String>,
     #[serde(default)]
     approvals_file: Option<PathBuf>,
+    #[serde(default)]
+    ledger_file: Option<PathBuf>,
     #[serde(default)]
     datasets: std::collections::BTreeMap<String, Dataset>,
     #[serde(default)]
@@ -81,6 +90,8 @@ pub struct SiteConfig {
     pub approved_plans: Vec<PlanHash>,
     /// The approvals file `igs-mpc approve` writes.
     pub approvals_file: PathBuf,
+    /// The query ledger (what earlier approved runs revealed about which cohort).
+    pub ledger_file: PathBuf,
     /// Dataset catalogue, by name.
     pub datasets: std::collections::BTreeMap<String, Dataset>,
     /// The disclosure policy section, kept verbatim until the audit issue gives it a type.
@@ -133,11 +144,16 @@ impl SiteConfig {
                     Dataset {
                         pheno: d.pheno.map(abs),
                         bfile: d.bfile.map(abs),
+                        duo: d.duo,
                     },
                 )
             })
             .collect();
+        let ledger_file = raw
+            .ledger_file
+            .unwrap_or_else(|| format!("ledger-{}.bin", raw.name).into());
         Ok(Self {
+            ledger_file: abs(ledger_file),
             name: raw.name,
             key: abs(raw.key),
             cert: abs(raw.cert),
@@ -184,6 +200,9 @@ pub struct Approval {
     pub approved_at: u64,
     /// A one-line summary of the plan, for the operator.
     pub summary: String,
+    /// A site's signed approval (`audit::Approval` bytes, hex); none at the helper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -191,6 +210,16 @@ pub struct Approval {
 struct ApprovalsFile {
     #[serde(default)]
     approval: Vec<Approval>,
+}
+
+impl SiteConfig {
+    /// This site's signed approval of `hash` (`audit::Approval` bytes), if recorded.
+    pub fn signed_approval(&self, hash: &PlanHash) -> Result<Option<Vec<u8>>, ConfigError> {
+        Ok(read_approvals(&self.approvals_file)?
+            .iter()
+            .filter(|a| PlanHash::from_hex(&a.plan_sha256).as_ref() == Some(hash))
+            .find_map(|a| a.signature.as_deref().and_then(super::from_hex_bytes)))
+    }
 }
 
 /// Parses an approvals file's text.

@@ -15,15 +15,15 @@
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use crate::config::site::{Approval, SiteConfig, record_approval};
+use crate::config::site::SiteConfig;
 use crate::config::{Consortium, CoordinatorEntry, PartyEntry, Role};
 use crate::daemon::{Daemon, JobState, RunPlanArgs, run_plan};
 use crate::fsio::write_atomic;
 use crate::job::{JobFile, JobSite, Step};
 use crate::net::Identity;
-use crate::plan::{Job, Plan};
+use crate::plan::Job;
 
 /// The catalogue name of each site's dataset in a simulation.
 pub const DATASET: &str = "data";
@@ -31,6 +31,10 @@ pub const DATASET: &str = "data";
 pub const HELPER: &str = "helper";
 /// The coordinator's name.
 pub const COORDINATOR: &str = "coordinator";
+/// The jurisdiction every simulated party declares (one machine, one jurisdiction).
+pub const JURISDICTION: &str = "local";
+/// The consent code of every simulated site's dataset: general research use (DUO:0000042).
+pub const SIMULATION_DUO: &str = "GRU";
 /// What the approvals file says of a simulated approval.
 pub const AUTO_APPROVED: &str =
     "AUTO-APPROVED by `igs-mpc simulate` (a simulation: no operator reviewed this plan)";
@@ -153,6 +157,10 @@ fn site_toml(
         if let Some(p) = &s.bfile {
             ds.insert("bfile".into(), path(p));
         }
+        ds.insert(
+            "duo".into(),
+            toml::Value::Array(vec![SIMULATION_DUO.into()]),
+        );
         let mut cat = toml::Table::new();
         cat.insert(DATASET.into(), ds.into());
         t.insert("datasets".into(), cat.into());
@@ -208,12 +216,33 @@ pub fn run(a: &SimulateArgs) -> Result<Report, String> {
         }],
     )
     .map_err(|e| e.to_string())?;
+    // Signing keys (`NAME.ed25519`, written by keygen) and one jurisdiction for every party:
+    // the plans pin them and the sites sign their approvals with them.
     let consortium_file = out.join("consortium.toml");
-    let text = consortium.to_toml().map_err(|e| e.to_string())?;
+    let mut table: toml::Table = toml::from_str(&consortium.to_toml().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    if let Some(toml::Value::Array(ps)) = table.get_mut("party") {
+        for p in ps.iter_mut() {
+            let Some(t) = p.as_table_mut() else { continue };
+            let name = t
+                .get("name")
+                .and_then(toml::Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let kp = keys.join(format!("{name}.ed25519"));
+            let hex = std::fs::read_to_string(&kp).map_err(io(&kp))?;
+            t.insert("ed25519".into(), hex.trim().into());
+            t.insert("jurisdiction".into(), JURISDICTION.into());
+        }
+    }
+    let text = toml::to_string(&table).map_err(|e| e.to_string())?;
     write_atomic(&consortium_file, text.as_bytes()).map_err(io(&consortium_file))?;
+    Consortium::load(&consortium_file).map_err(io(&consortium_file))?;
 
     // Site configs, as an operator would write them, loaded back through SiteConfig.
     let mut configs = Vec::new();
+    let mut config_paths = Vec::new();
+    let mut cohort = Vec::new();
     for ((name, _, site), (key, cert)) in parties.iter().zip(&key_files) {
         let dir = out.join("parties").join(name);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
@@ -221,6 +250,13 @@ pub fn run(a: &SimulateArgs) -> Result<Report, String> {
         let text = site_toml(name, key, cert, &consortium_file, &dir, timeout, *site)?;
         write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
         configs.push(SiteConfig::load(&path).map_err(io(&path))?);
+        config_paths.push(path);
+        if let Some(p) = site.and_then(|s| s.pheno.as_ref()) {
+            let rows = crate::data::pheno::read_pheno(p)
+                .map_err(|e| e.to_string())?
+                .n_rows();
+            cohort.push(format!("{name}={rows}"));
+        }
     }
 
     // One plan per step, auto-approved at every party and recorded as such.
@@ -228,27 +264,43 @@ pub fn run(a: &SimulateArgs) -> Result<Report, String> {
     std::fs::create_dir_all(&plans_dir).map_err(io(&plans_dir))?;
     let mut plans = Vec::new();
     for step in &job.steps {
-        let plan = match step.kind {
-            Job::PooledStats => Plan::pooled_stats(&consortium, DATASET, step.columns.clone(), 1),
+        let path = plans_dir.join(format!("{}.plan.toml", step.name));
+        let hash = match step.kind {
+            Job::PooledStats => crate::cli::write_plan(&crate::cli::PlanArgs {
+                consortium: consortium_file.clone(),
+                dataset: DATASET.into(),
+                columns: step.columns.join(","),
+                n: cohort.join(","),
+                duo: SIMULATION_DUO.into(),
+                purpose: format!("{AUTO_APPROVED}: pooled summary statistics"),
+                k: 5,
+                valid_days: 1,
+                coordinators: None,
+                repeat: 1,
+                out: path.clone(),
+            }),
         }
         .map_err(|e| format!("step {}: {e}", step.name))?;
-        let hash = plan.plan_hash().map_err(|e| e.to_string())?;
-        let path = plans_dir.join(format!("{}.plan.toml", step.name));
-        let text = plan.to_toml().map_err(|e| e.to_string())?;
-        write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
-        let approved_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        for cfg in &configs {
-            record_approval(
-                &cfg.approvals_file,
-                Approval {
-                    plan_sha256: hash.to_string(),
-                    approved_at,
-                    summary: format!("{AUTO_APPROVED}: {}", plan.describe()),
-                },
-            )
-            .map_err(io(&cfg.approvals_file))?;
+        // Every party approves through the operator's own command (the site checks, then
+        // signs with its identity key); the purpose records that a simulation approved it.
+        // Every party decides; a refusal anywhere stops the step before any traffic.
+        let refusals: Vec<String> = parties
+            .iter()
+            .zip(&config_paths)
+            .filter_map(|((name, _, _), cfg)| {
+                crate::cli::approve(&path, cfg)
+                    .err()
+                    .map(|e| format!("{name}: {e}"))
+            })
+            .collect();
+        if !refusals.is_empty() {
+            return Err(format!(
+                "step {}: refused at approval by {} part{}: {}",
+                step.name,
+                refusals.len(),
+                if refusals.len() == 1 { "y" } else { "ies" },
+                refusals.join("; ")
+            ));
         }
         tracing::info!(step = %step.name, plan = %hash, "plan auto-approved at every party (simulation)");
         plans.push((path, hash.to_string()));

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use mpc_core::channel::{Channel, NetError, Stats, StatsRecorder};
 use mpc_core::party::PartyId;
+use mpc_core::transcript::{Direction, FrameEvent, TranscriptSink, message_hash_parts};
 use mpc_core::wire::{Frame, HEADER_LEN, Msg, SessionId, WireError, encode_header};
 use quinn::{Connection, ConnectionError, ReadError, RecvStream, SendStream, VarInt};
 use tokio::runtime::Runtime;
@@ -78,8 +79,12 @@ pub struct QuicChannel {
     peers: Vec<Option<Peer>>,
     events: Receiver<Event>,
     send_seq: Vec<u64>,
+    /// Frames consumed from each peer (the next expected sequence number).
+    recv_seq: Vec<u64>,
     timeout: Duration,
     stats: StatsRecorder,
+    /// Where every sent and consumed frame is reported (`audit`'s transcript), if attached.
+    sink: Option<Box<dyn TranscriptSink>>,
 }
 
 impl QuicChannel {
@@ -123,9 +128,67 @@ impl QuicChannel {
             peers,
             events,
             send_seq: vec![0; total],
+            recv_seq: vec![0; total],
             timeout,
             stats: StatsRecorder::new(me, n_compute, total),
+            sink: None,
         }
+    }
+
+    /// Attaches a transcript sink: from now on every frame sent, and every frame the protocol
+    /// consumes, is reported with `mpc_core::transcript::message_hash` of its exact wire bytes
+    /// (header and payload), so sender and receiver log the same hash. Attach it before the
+    /// first protocol message (the session code does, right after connecting).
+    pub fn set_transcript(&mut self, sink: Box<dyn TranscriptSink>) {
+        self.sink = Some(sink);
+    }
+
+    /// Detaches the transcript sink (before the transcript is closed).
+    pub fn take_transcript(&mut self) -> Option<Box<dyn TranscriptSink>> {
+        self.sink.take()
+    }
+
+    /// Reports one frame to the sink, if any.
+    fn log_frame(&mut self, direction: Direction, peer: PartyId, seq: u64, frame: &Frame) {
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        let head = encode_header(&frame.header);
+        let (sender, receiver) = match direction {
+            Direction::Send => (self.me, peer),
+            Direction::Recv => (peer, self.me),
+        };
+        let msg_hash = message_hash_parts(
+            self.session,
+            sender,
+            receiver,
+            seq,
+            &[&head, frame.msg.payload()],
+        );
+        sink.record(FrameEvent {
+            direction,
+            peer,
+            seq,
+            len: HEADER_LEN + frame.msg.len(),
+            msg_hash,
+        });
+    }
+
+    /// A frame consumed from peer `i`: counts it and reports it to the sink. The header is
+    /// re-encoded from the message and the next sequence number, which the reader checked:
+    /// header decoding is one-to-one, so these are exactly the bytes received.
+    fn consumed(&mut self, i: usize, msg: Msg, len: u64) -> Msg {
+        self.count_recv(i, len);
+        let seq = self.recv_seq.get(i).copied().unwrap_or(0);
+        if let Some(s) = self.recv_seq.get_mut(i) {
+            *s += 1;
+        }
+        if self.sink.is_none() {
+            return msg;
+        }
+        let frame = Frame::new(self.session, seq, msg);
+        self.log_frame(Direction::Recv, PartyId(i as u16), seq, &frame);
+        frame.msg
     }
 
     /// The session id.
@@ -313,6 +376,7 @@ impl Channel for QuicChannel {
             *s += 1;
         }
         self.stats.sent(i, len);
+        self.log_frame(Direction::Send, to, seq, &frame);
         Ok(())
     }
 
@@ -321,8 +385,7 @@ impl Channel for QuicChannel {
         let peer = self.peer_mut(from)?;
         if let Some((msg, len)) = peer.pending.pop_front() {
             peer.budget.add_permits(len as usize);
-            self.count_recv(i, len);
-            return Ok(msg);
+            return Ok(self.consumed(i, msg, len));
         }
         if let Some(e) = &peer.ended {
             return Err(e.clone());
@@ -360,8 +423,7 @@ impl Channel for QuicChannel {
             let peer = self.peer_mut(from)?;
             if let Some((msg, len)) = peer.pending.pop_front() {
                 peer.budget.add_permits(len as usize);
-                self.count_recv(i, len);
-                return Ok(msg);
+                return Ok(self.consumed(i, msg, len));
             }
             if let Some(e) = &peer.ended {
                 return Err(e.clone());

@@ -96,6 +96,26 @@ impl Identity {
         PrivateKeyDer::Pkcs8(self.key.clone_key())
     }
 
+    /// The Ed25519 signing key for the audit trail (approvals, signed tree heads, the run
+    /// record): the same key as the TLS identity, read from its PKCS#8 seed. The copy of the
+    /// seed is zeroized; the key is checked against the certificate's public key.
+    pub fn audit_key(&self) -> Result<audit::IdentityKey, NetSetupError> {
+        let bad = || NetSetupError::Identity("the key is not an Ed25519 PKCS#8 key".into());
+        let seed = ed25519_seed(self.key.secret_pkcs8_der()).ok_or_else(bad)?;
+        let key = audit::IdentityKey::from_secret_bytes(&seed);
+        if Some(key.verifying_key()) != self.verifying_key() {
+            return Err(NetSetupError::Identity(
+                "the key does not match the certificate".into(),
+            ));
+        }
+        Ok(key)
+    }
+
+    /// The Ed25519 public key in the certificate (what plans pin as the party's signing key).
+    pub fn verifying_key(&self) -> Option<[u8; 32]> {
+        cert_ed25519_key(&self.cert)
+    }
+
     /// Where [`Identity::write_to_dir`] puts the key and certificate of `name`.
     pub fn paths(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
         (
@@ -158,10 +178,73 @@ impl Identity {
 
 /// `igs-mpc keygen`: generates an identity for `name`, writes it to `dir` and returns the
 /// certificate fingerprint (the key is never printed).
+/// Also writes `DIR/NAME.ed25519`: the certificate's Ed25519 key in hex, for the consortium
+/// file's `ed25519` field (plans pin it as the party's signing key).
 pub fn keygen(name: &str, dir: &Path) -> Result<(Fingerprint, PathBuf, PathBuf), NetSetupError> {
     let id = Identity::generate(name)?;
     let (k, c) = id.write_to_dir(dir)?;
+    let vk = id
+        .verifying_key()
+        .ok_or_else(|| NetSetupError::Identity("certificate without Ed25519 key".into()))?;
+    let p = dir.join(format!("{name}.ed25519"));
+    crate::fsio::write_atomic(&p, format!("{}\n", crate::config::to_hex(&vk)).as_bytes())
+        .map_err(|e| NetSetupError::Identity(format!("{}: {e}", p.display())))?;
     Ok((id.fingerprint(), k, c))
+}
+
+/// DER of an Ed25519 AlgorithmIdentifier followed by the PKCS#8 private-key OCTET STRING
+/// holding the 32-byte seed (RFC 8410 §7: `04 22 04 20 seed`).
+const PKCS8_ED25519_SEED: [u8; 11] = [
+    0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+/// DER of an Ed25519 SubjectPublicKeyInfo up to the 32 key bytes (RFC 8410 §4).
+const SPKI_ED25519: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// The 32-byte seed of an Ed25519 PKCS#8 key: v1 (`30 2e 02 01 00 …`, RFC 8410) or v2 as
+/// ring writes it (`30 51 02 01 01 … 81 21 00 <public key>`, RFC 5958). The returned copy
+/// zeroizes on drop.
+fn ed25519_seed(der: &[u8]) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+    let v2 = match der.get(..5)? {
+        [0x30, 0x2e, 0x02, 0x01, 0x00] => false,
+        [0x30, 0x51, 0x02, 0x01, 0x01] => true,
+        _ => return None,
+    };
+    let body = der.get(5..)?;
+    if body.get(..PKCS8_ED25519_SEED.len())? != PKCS8_ED25519_SEED {
+        return None;
+    }
+    let start = 5 + PKCS8_ED25519_SEED.len();
+    let end = start + 32;
+    let expected_len = if v2 { end + 35 } else { end };
+    if der.len() != expected_len || v2 && der.get(end..end + 3)? != [0x81, 0x21, 0x00] {
+        return None;
+    }
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    seed.copy_from_slice(der.get(start..end)?);
+    Some(seed)
+}
+
+/// The Ed25519 public key of a DER certificate (its SubjectPublicKeyInfo).
+pub fn cert_ed25519_key(cert_der: &[u8]) -> Option<[u8; 32]> {
+    let at = cert_der
+        .windows(SPKI_ED25519.len())
+        .position(|w| w == SPKI_ED25519)?;
+    let start = at + SPKI_ED25519.len();
+    cert_der.get(start..start + 32)?.try_into().ok()
+}
+
+/// Reads a PEM certificate file into DER.
+pub fn load_cert_der(path: &Path) -> Result<Vec<u8>, NetSetupError> {
+    CertificateDer::from_pem_file(path)
+        .map(|c| c.to_vec())
+        .map_err(|_| NetSetupError::Identity(format!("{}: not a PEM certificate", path.display())))
+}
+
+/// A PEM certificate of DER bytes.
+pub fn cert_pem(der: &[u8]) -> String {
+    pem_block("CERTIFICATE", der)
 }
 
 fn pem_block(label: &str, der: &[u8]) -> String {
@@ -209,6 +292,17 @@ mod tests {
         std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(Identity::load("site-a", &k, &c).is_err());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn audit_key_matches_the_certificate() {
+        let id = Identity::generate("site-a").unwrap();
+        let k = id.audit_key().unwrap();
+        assert_eq!(Some(k.verifying_key()), id.verifying_key());
+        assert!(ed25519_seed(&[0x30, 0x2e, 0x02, 0x01, 0x00]).is_none());
+        let mut der = id.key.secret_pkcs8_der().to_vec();
+        der.push(0);
+        assert!(ed25519_seed(&der).is_none());
     }
 
     #[test]

@@ -129,6 +129,11 @@ impl Node {
         self.me
     }
 
+    /// This party's identity (certificate; the key never leaves it except as the audit key).
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
     /// The transport settings.
     pub fn options(&self) -> &NetOptions {
         &self.opts

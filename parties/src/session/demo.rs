@@ -18,6 +18,8 @@ use protocols::error::ProtocolError;
 use protocols::trunc::trunc;
 use protocols::{Ctx, Result};
 
+use crate::audit_io::{NoAudit, RevealGate};
+pub use crate::audit_io::{OUTPUT_MOMENTS, OUTPUT_N};
 use crate::session::{Outcome, SessionRng};
 
 /// Columns of the synthetic demo table (dosage, age, score).
@@ -117,14 +119,28 @@ pub fn plain_pooled_stats(tables: &[Table]) -> PooledStats {
     finish_stats(n as u64, s, &c)
 }
 
+/// An opened value as the transcript records it: the decoded numbers in their shortest
+/// round-trip decimal form, comma-separated (UTF-8, so reports show it as text).
+pub fn reveal_text(values: &[f64]) -> Vec<u8> {
+    values
+        .iter()
+        .map(|x| format!("{x}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+        .into_bytes()
+}
+
 /// The secure job: every computing party calls it; `mine` is this party's table. `cols` is
 /// public. Repeats the computation `repeat` times (load for transport tests) and returns the
-/// last result.
+/// last result. Every opening of an output goes through `gate` (the plan's outputs
+/// [`OUTPUT_N`] and [`OUTPUT_MOMENTS`]): checked before any share leaves the party, logged as
+/// REVEAL after.
 pub fn pooled_stats(
     ctx: &mut Ctx<'_, protocols::prep::Dealer>,
     mine: &Table,
     cols: usize,
     repeat: usize,
+    gate: &dyn RevealGate,
 ) -> Result<PooledStats> {
     let fx = FixedPoint::default_for::<Z128>();
     let d = cols;
@@ -144,12 +160,14 @@ pub fn pooled_stats(
             let values = (owner == me).then_some(&encoded[..]);
             sum = sum.add(&input(ctx, owner, values, len)?);
         }
+        gate.before_open(OUTPUT_N)?;
         let n_total = fx.decode(
             open(ctx, &sum.slice(0, 1))?
                 .first()
                 .copied()
                 .ok_or(ProtocolError::Unreachable("empty opening"))?,
         );
+        gate.after_open(OUTPUT_N, &reveal_text(&[n_total]))?;
         let n = n_total.round().max(0.0) as u64;
         if n < 2 {
             return Err(ProtocolError::ApiMisuse(
@@ -164,7 +182,9 @@ pub fn pooled_stats(
         let ss = arith::matmul(ctx, &col, &row)?.into_vec();
         let ss = trunc(ctx, &ss, fx.frac_bits())?;
         let c = q.scale(<Z128 as Ring>::from_u64(n)).sub(&ss);
+        gate.before_open(OUTPUT_MOMENTS)?;
         let out = fx.decode_slice(&open(ctx, &SharedVec::concat(&[&s, &c]))?);
+        gate.after_open(OUTPUT_MOMENTS, &reveal_text(&out))?;
         let (s_out, c_out) = out.split_at(d.min(out.len()));
         last = Some(finish_stats(n, s_out, c_out));
     }
@@ -213,7 +233,7 @@ pub fn run_party(a: PartyArgs) -> core::result::Result<Outcome<PooledStats>, Str
     tracing::info!(party = %a.name, id = %me, rows = a.rows, repeat = a.repeat, "connecting");
     let repeat = a.repeat;
     let r = super::run(&node, &consortium, a.session, a.rng, |ctx| {
-        pooled_stats(ctx, &table, DEMO_COLUMNS, repeat)
+        pooled_stats(ctx, &table, DEMO_COLUMNS, repeat, &NoAudit)
     });
     node.shutdown();
     r.map_err(|e| e.to_string())

@@ -1,0 +1,227 @@
+//! Computation plans in `audit`'s canonical form, built by `parties` (no transport needed:
+//! the plan files, the approval command and the fuzz targets use it too).
+
+use std::collections::BTreeMap;
+
+use audit::plan::{
+    Analysis, DuoTerm, Input, OutputKind, OutputSpec, PartySpec, Purpose, Role as AuditRole,
+    SecuritySpec, Timeouts, Value,
+};
+use audit::{CanonicalPlan, DisclosurePolicy, RunId};
+
+use crate::config::Role;
+
+/// Output: column sums and `N·Q − S·Sᵀ` (from which the means and the covariance follow).
+pub const OUTPUT_MOMENTS: &str = "pooled-moments";
+/// Output: the pooled number of complete rows.
+pub const OUTPUT_N: &str = "pooled-n";
+/// The only analysis step of a pooled-statistics plan.
+pub const POOLED_STATS_STEP: &str = "pooled-stats";
+/// A party of a plan as `parties` knows it (consortium entry plus signing key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanParty {
+    /// Name.
+    pub name: String,
+    /// Site, helper or coordinator.
+    pub role: Role,
+    /// Jurisdiction of its machine and operator.
+    pub jurisdiction: String,
+    /// SHA-256 of its certificate.
+    pub cert_sha256: [u8; 32],
+    /// Its Ed25519 verifying key (the certificate's key).
+    pub verifying_key: [u8; 32],
+}
+
+/// What a pooled-statistics plan says (`session::demo::pooled_stats`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PooledStatsSpec {
+    /// Run id (also the session id).
+    pub run_id: [u8; 16],
+    /// Dataset name in every site's catalogue.
+    pub dataset: String,
+    /// Columns.
+    pub columns: Vec<String>,
+    /// Repetitions.
+    pub repeat: u32,
+    /// Parties: sites, then the helper (the dealer), then coordinators.
+    pub parties: Vec<PlanParty>,
+    /// Per site: the declared (public) cohort size and the dataset's DUO codes.
+    pub inputs: Vec<(String, u64, Vec<DuoTerm>)>,
+    /// Study type in words.
+    pub purpose: String,
+    /// Disease term, if any.
+    pub disease: Option<String>,
+    /// Minimum individuals per site behind each output.
+    pub k: u32,
+    /// Not run after this Unix time (seconds).
+    pub not_after: i64,
+    /// Progress timeout (ms).
+    pub step_ms: u64,
+}
+
+/// The security model of every `parties` session, in plain words (printed in reports).
+pub const MODEL_TEXT: &str = "Semi-honest parties: each follows the protocol but may try to \
+     learn more from what it sees. Any coalition of sites learns nothing beyond the plan's \
+     outputs and its own inputs. The helper deals correlated randomness only: it holds no \
+     input, sees no opened value and must not collude with any site. Connections are QUIC \
+     with mutual TLS 1.3 to certificates pinned in the consortium file.";
+
+/// The audit plan of a pooled-statistics job.
+pub fn pooled_stats_plan(spec: &PooledStatsSpec) -> Result<CanonicalPlan, String> {
+    let d = spec.columns.len() as u64;
+    let role = |r: Role| match r {
+        Role::Site => AuditRole::Site,
+        Role::Helper => AuditRole::Helper,
+        Role::Coordinator => AuditRole::Coordinator,
+    };
+    let parties: Vec<PartySpec> = spec
+        .parties
+        .iter()
+        .map(|p| PartySpec {
+            name: p.name.clone(),
+            role: role(p.role),
+            operator: p.name.clone(),
+            jurisdiction: p.jurisdiction.clone(),
+            cert_sha256: p.cert_sha256,
+            verifying_key: p.verifying_key,
+            // Binaries are not attested yet: all zeros means "not attested".
+            binary_sha256: [0; 32],
+        })
+        .collect();
+    let dealer = spec
+        .parties
+        .iter()
+        .find(|p| p.role == Role::Helper)
+        .map(|p| p.name.clone());
+    let recipients: Vec<String> = spec
+        .parties
+        .iter()
+        .filter(|p| p.role != Role::Helper)
+        .map(|p| p.name.clone())
+        .collect();
+    let mut params = BTreeMap::new();
+    params.insert("dataset".into(), Value::Text(spec.dataset.clone()));
+    params.insert("columns".into(), Value::Texts(spec.columns.clone()));
+    params.insert("repeat".into(), Value::Uint(u64::from(spec.repeat)));
+    params.insert(
+        "ring".into(),
+        Value::Text("Z2^128, 40 fractional bits".into()),
+    );
+    let output = |name: &str, formula: &str, parameters: u64| OutputSpec {
+        name: name.into(),
+        step: 0,
+        formula: formula.into(),
+        recipients: recipients.clone(),
+        k: spec.k,
+        precision: 12,
+        public: true,
+        ancestry_stratified: false,
+        kind: OutputKind::Aggregate { parameters },
+    };
+    let plan = audit::Plan {
+        version: audit::codec::FORMAT_VERSION,
+        run_id: RunId(spec.run_id),
+        engine_version: concat!("igs-mpc ", env!("CARGO_PKG_VERSION")).into(),
+        security: SecuritySpec {
+            protocol: "additive-n-party-dealer".into(),
+            model: "semi-honest-dealer".into(),
+            model_text: MODEL_TEXT.into(),
+            dealer,
+            crypto: vec![
+                "ring:z128/f40".into(),
+                "sig:ed25519".into(),
+                "hash:sha256".into(),
+                "tls:1.3-mtls".into(),
+            ],
+        },
+        parties,
+        inputs: spec
+            .inputs
+            .iter()
+            .map(|(site, n, duo)| Input {
+                site: site.clone(),
+                dataset: spec.dataset.clone(),
+                duo: duo.clone(),
+                cohort: format!("complete rows of {}", spec.columns.join(", ")),
+                n: *n,
+            })
+            .collect(),
+        purpose: Purpose {
+            disease: spec.disease.clone(),
+            study_type: spec.purpose.clone(),
+            ancestry_research: false,
+        },
+        analyses: vec![Analysis {
+            name: POOLED_STATS_STEP.into(),
+            circuit: "pooled-stats".into(),
+            params,
+        }],
+        outputs: vec![
+            output(OUTPUT_N, "N = Σ_sites n_site (complete rows)", 1),
+            output(
+                OUTPUT_MOMENTS,
+                "S = Σ x (column sums) and N·Q − S·Sᵀ with Q = Σ x xᵀ; \
+                 mean = S / N, covariance = (N·Q − S·Sᵀ) / (N (N − 1))",
+                d + d * d,
+            ),
+        ],
+        timeouts: Timeouts {
+            handshake_ms: spec.step_ms,
+            step_ms: spec.step_ms,
+            run_ms: spec.step_ms.saturating_mul(360),
+        },
+        not_after: spec.not_after,
+    };
+    CanonicalPlan::new(plan).map_err(|e| format!("plan: {e}"))
+}
+
+/// Parses a DUO term as written in configs and on the command line: `GRU`, `HMB`, `NPOA`,
+/// `DS:<disease term>`, `TIME:<unix seconds>`, or a `DUO:…` CURIE.
+pub fn parse_duo(s: &str) -> Option<DuoTerm> {
+    let s = s.trim();
+    Some(match s {
+        "GRU" | "DUO:0000042" => DuoTerm::Gru,
+        "HMB" | "DUO:0000006" => DuoTerm::Hmb,
+        "NPOA" | "DUO:0000044" => DuoTerm::Npoa,
+        _ => {
+            if let Some(d) = s.strip_prefix("DS:") {
+                if d.is_empty() || d.len() > 64 {
+                    return None;
+                }
+                DuoTerm::Ds { disease: d.into() }
+            } else if let Some(t) = s.strip_prefix("TIME:") {
+                DuoTerm::TimeLimit {
+                    not_after: t.parse().ok()?,
+                }
+            } else if s.starts_with("DUO:") && s.len() == 11 {
+                DuoTerm::Other { code: s.into() }
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+/// The disclosure policy from a site config's `[disclosure]` table (keys `k_min`,
+/// `min_site_size`, `param_percent`, `subset_min`, `dominance_permille`,
+/// `max_runs_per_dataset`; missing keys keep SECURITY-DESIGN.md's defaults).
+pub fn disclosure_policy(t: &toml::Table) -> Result<DisclosurePolicy, String> {
+    let mut p = DisclosurePolicy::default();
+    for (k, v) in t {
+        let n = v
+            .as_integer()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| format!("[disclosure] {k}: a non-negative integer is expected"))?;
+        let small = || u32::try_from(n).map_err(|_| format!("[disclosure] {k}: too large"));
+        match k.as_str() {
+            "k_min" => p.k_min = small()?,
+            "min_site_size" => p.min_site_size = n,
+            "param_percent" => p.param_percent = n,
+            "subset_min" => p.subset_min = n,
+            "dominance_permille" => p.dominance_permille = small()?,
+            "max_runs_per_dataset" => p.max_runs_per_dataset = Some(small()?),
+            _ => return Err(format!("[disclosure] {k}: unknown setting")),
+        }
+    }
+    Ok(p)
+}
