@@ -23,6 +23,7 @@
 //!
 //! Modules: [`arith`] (input, open, Beaver products), [`trunc`] (fixed-point truncation),
 //! [`compare`] (less-than-zero, comparisons, equality, select, min/max, abs, ReLU),
+//! [`he`] (site-private matrix × shared vector over lattice HE),
 //! [`funcs`] (sigmoid, exp, ln, reciprocal, inverse square root, square root as
 //! piecewise polynomials), [`prep`] (preprocessing sources), [`ctx`] (the protocol
 //! context), [`comm`] (chunked transfer), [`kernel`] (local ring kernels), [`testing`]
@@ -55,6 +56,7 @@ pub mod compare;
 pub mod ctx;
 pub mod error;
 pub mod funcs;
+pub mod he;
 pub mod kernel;
 pub mod model;
 pub mod prep;
