@@ -6,6 +6,7 @@
 //! it in [`WORKLOADS`]. Planned: `W1`, `W4`, `G1`, `W5` (later issues).
 
 pub mod elementwise;
+pub mod hemv;
 pub mod net;
 pub mod w2;
 
@@ -47,6 +48,9 @@ pub const WORKLOADS: &[Workload] = &[
     elementwise::SIGMOID,
     elementwise::RECIP,
     net::NET,
+    hemv::HEMV,
+    hemv::HEMV_DEALER,
+    hemv::HEW5,
 ];
 
 /// The workload called `name` (case-insensitive).
