@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use protocols::he::glwe::{DEFAULT_PARAMS, HeParams, Layout};
+use protocols::he::params::{DEFAULT_PARAMS, HeParams, Layout};
 use protocols::he::wire;
 
 fuzz_target!(|data: &[u8]| {

@@ -114,6 +114,10 @@ impl<'a, P: Prep> Ctx<'a, P> {
 
     /// This party's private randomness (keys, encryption noise, masks), drawn at setup from
     /// the session PRG and never sent.
+    #[cfg_attr(
+        not(feature = "he"),
+        allow(dead_code, reason = "used by the he feature only")
+    )]
     pub(crate) fn local_prg(&mut self) -> &mut Prg {
         &mut self.local
     }

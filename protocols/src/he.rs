@@ -16,12 +16,12 @@
 //! 3. j decrypts its share X·v_j + ρ_j; the owner holds X·v_owner − Σ_j ρ_j.
 //!
 //! One round trip; per key owner C·N + k·N body coefficients in and row_blocks·k·N + rows
-//! coefficients back (16 bytes each), see [`glwe::Layout`].
+//! coefficients back (16 bytes each), see [`params::Layout`].
 //!
 //! Privacy against the key owner (semi-honest): ρ masks the result; the returned masks are
 //! MLWE-pseudorandom; the decryption noise is (X-dependent part, |·| ≤ Σ|x|·2^b) + flooding
 //! uniform on 2^63 values, so one coefficient is within statistical distance Σ|x|·2^b / 2^63
-//! of a distribution independent of X ([`glwe::HeParams::flood_privacy_bits`]): with the
+//! of a distribution independent of X ([`params::HeParams::flood_privacy_bits`]): with the
 //! default set (b = 4), a 32-row block of 10,000 dosages (Σ|x| ≤ 640,000) gives ≥ 39.7 bits
 //! per coefficient. The q = 2^128, t = 2^64 budget leaves 63 bits for flooding, so the bits
 //! shrink as log2 of the block's absolute sum grows; the owner refuses a matrix whose noise
@@ -31,21 +31,20 @@
 //! Only the Z_2^64 ring is supported (Z_2^128 would need a larger ciphertext modulus);
 //! [`MatvecPath::Auto`] uses the dealer path for it.
 
+#[cfg(feature = "he")]
 pub mod glwe;
+pub mod params;
 pub mod wire;
 
 use mpc_core::party::PartyId;
 use mpc_core::ring::Ring;
 use mpc_core::share::SharedVec;
-use zeroize::Zeroize;
 
 use crate::arith;
-use crate::comm;
 use crate::ctx::Ctx;
-use crate::error::{ProtocolError, Result, ensure};
-use crate::kernel;
+use crate::error::Result;
 use crate::prep::Prep;
-use glwe::{DEFAULT_PARAMS, HeParams, Layout, Ntt, SecretKey};
+use params::{DEFAULT_PARAMS, HeParams};
 
 /// Which implementation computes a site-private matrix × shared vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -81,7 +80,9 @@ pub fn private_matvec_via<R: Ring, P: Prep>(
     let he = match path {
         MatvecPath::Dealer => false,
         MatvecPath::He => true,
-        MatvecPath::Auto => R::BITS == 64 && m.saturating_mul(k) >= AUTO_MIN_ENTRIES,
+        MatvecPath::Auto => {
+            cfg!(feature = "he") && R::BITS == 64 && m.saturating_mul(k) >= AUTO_MIN_ENTRIES
+        }
     };
     if he {
         he_matvec(ctx, owner, matrix, m, k, v)
@@ -105,6 +106,23 @@ pub fn he_matvec<R: Ring, P: Prep>(
 }
 
 /// [`he_matvec`] with an explicit parameter set (every party must pass the same one).
+#[cfg(not(feature = "he"))]
+pub fn he_matvec_with<R: Ring, P: Prep>(
+    _ctx: &mut Ctx<'_, P>,
+    _params: &HeParams,
+    _owner: PartyId,
+    _matrix: Option<&[R]>,
+    _m: usize,
+    _k: usize,
+    _v: &SharedVec<R>,
+) -> Result<SharedVec<R>> {
+    Err(crate::error::ProtocolError::ApiMisuse(
+        "protocols was built without the `he` feature".into(),
+    ))
+}
+
+/// [`he_matvec`] with an explicit parameter set (every party must pass the same one).
+#[cfg(feature = "he")]
 pub fn he_matvec_with<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     params: &HeParams,
@@ -114,6 +132,12 @@ pub fn he_matvec_with<R: Ring, P: Prep>(
     k: usize,
     v: &SharedVec<R>,
 ) -> Result<SharedVec<R>> {
+    use crate::error::{ProtocolError, ensure};
+    use crate::{comm, kernel};
+    use glwe::{Ntt, SecretKey};
+    use params::Layout;
+    use zeroize::Zeroize;
+
     ensure(R::BITS == 64, || {
         format!("the HE mat-vec supports Z_2^64 only, not Z_2^{}", R::BITS)
     })?;

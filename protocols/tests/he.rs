@@ -7,6 +7,7 @@
     clippy::panic,
     reason = "test code"
 )]
+#![cfg(feature = "he")]
 
 use mpc_core::channel::Channel;
 use mpc_core::party::PartyId;
@@ -15,7 +16,7 @@ use mpc_core::ring::{Ring, Z64, Z128};
 use mpc_core::share::SharedVec;
 use mpc_core::testing::{MemChannel, run};
 use protocols::ctx::Ctx;
-use protocols::he::glwe::{DEFAULT_PARAMS, HeParams, K2_N2048_TU30, K3_N2048_TU4, Layout};
+use protocols::he::params::{DEFAULT_PARAMS, HeParams, K2_N2048_TU30, K3_N2048_TU4, Layout};
 use protocols::he::{MatvecPath, he_matvec, he_matvec_with, private_matvec_via};
 use protocols::prep::InsecureIdealPrep;
 use protocols::testing::{reconstruct, run_ideal};

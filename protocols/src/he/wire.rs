@@ -9,7 +9,29 @@
 
 use core::fmt;
 
-use super::glwe::{HeParams, Layout, Query, Reply};
+use super::params::{HeParams, Layout};
+
+/// What a key owner sends: a GLWE public key (k encryptions of zero) and the encrypted
+/// vector, both with seed-expanded masks (only bodies and the two seeds travel).
+pub struct Query {
+    /// Seed of the public key's mask polynomials.
+    pub pk_seed: [u8; 32],
+    /// Seed of the ciphertexts' mask polynomials.
+    pub ct_seed: [u8; 32],
+    /// k public-key bodies of N coefficients.
+    pub pk_bodies: Vec<u128>,
+    /// `col_blocks` ciphertext bodies of N coefficients.
+    pub ct_bodies: Vec<u128>,
+}
+
+/// What the owner returns for one key owner: per row block, k mask polynomials and the
+/// useful body coefficients only (one per row).
+pub struct Reply {
+    /// `row_blocks`·k·N mask coefficients.
+    pub masks: Vec<u128>,
+    /// `rows` body coefficients, row block after row block.
+    pub bodies: Vec<u128>,
+}
 
 /// Format version.
 pub const VERSION: u8 = 1;
