@@ -7,6 +7,7 @@
 
 pub mod elementwise;
 pub mod g1;
+pub mod hemv;
 pub mod net;
 pub mod w1;
 pub mod w2;
@@ -57,6 +58,9 @@ pub const WORKLOADS: &[Workload] = &[
     net::NET,
     g1::G1,
     w4::W4,
+    hemv::HEMV,
+    hemv::HEMV_DEALER,
+    hemv::HEW5,
 ];
 
 /// The workload called `name` (case-insensitive).

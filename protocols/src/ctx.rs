@@ -18,6 +18,8 @@ pub struct Ctx<'a, P: Prep> {
     n: usize,
     pair_seeds: Vec<Option<Seed>>,
     pub(crate) input_counter: u64,
+    /// Private randomness of this party (HE keys, encryption noise, masks): never shared.
+    local: Prg,
 }
 
 impl<'a, P: Prep> Ctx<'a, P> {
@@ -57,6 +59,7 @@ impl<'a, P: Prep> Ctx<'a, P> {
                 *slot = Some(Seed::from_bytes(b));
             }
         }
+        let local = Prg::new(prg.next_seed());
         Ok(Self {
             chan,
             prep,
@@ -64,6 +67,7 @@ impl<'a, P: Prep> Ctx<'a, P> {
             n,
             pair_seeds,
             input_counter: 0,
+            local,
         })
     }
 
@@ -106,6 +110,16 @@ impl<'a, P: Prep> Ctx<'a, P> {
             .ok_or(ProtocolError::ApiMisuse(format!(
                 "no pairwise seed with {other}"
             )))
+    }
+
+    /// This party's private randomness (keys, encryption noise, masks), drawn at setup from
+    /// the session PRG and never sent.
+    #[cfg_attr(
+        not(feature = "he"),
+        allow(dead_code, reason = "used by the he feature only")
+    )]
+    pub(crate) fn local_prg(&mut self) -> &mut Prg {
+        &mut self.local
     }
 
     /// Traffic so far.

@@ -23,6 +23,7 @@
 //!
 //! Modules: [`arith`] (input, open, Beaver products), [`trunc`] (fixed-point truncation),
 //! [`compare`] (less-than-zero, comparisons, equality, select, min/max, abs, ReLU),
+//! [`he`] (site-private matrix × shared vector over lattice HE),
 //! [`funcs`] (sigmoid, exp, ln, reciprocal, inverse square root, square root as
 //! piecewise polynomials), [`sort`] (secure shuffle and quicksort with payload columns),
 //! [`prep`] (preprocessing sources), [`ctx`] (the protocol
@@ -56,6 +57,7 @@ pub mod compare;
 pub mod ctx;
 pub mod error;
 pub mod funcs;
+pub mod he;
 pub mod kernel;
 pub mod model;
 pub mod prep;
