@@ -26,7 +26,9 @@ fn control(bytes: &[u8]) -> Option<Msg> {
         count: 0,
         payload_len: u32::try_from(bytes.len()).ok()?,
     };
-    Frame::from_parts(header, bytes.to_vec()).ok().map(|f| f.msg)
+    Frame::from_parts(header, bytes.to_vec())
+        .ok()
+        .map(|f| f.msg)
 }
 
 /// The dealer's side of a 2-party session: requests come from P1, sends are dropped.
@@ -47,7 +49,9 @@ impl Channel for Chan {
     fn recv(&mut self, _from: PartyId) -> Result<Msg, NetError> {
         match self.requests.pop_front() {
             Some(m) => Ok(m),
-            None => Msg::control(&PrepRequest::End).map_err(|_| NetError::Closed { party: PartyId(1) }),
+            None => {
+                Msg::control(&PrepRequest::End).map_err(|_| NetError::Closed { party: PartyId(1) })
+            }
         }
     }
     fn stats(&self) -> Stats {
