@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use circuits::plain::linear::{LinearError, StatsBuilder, SufficientStats};
 
 use crate::data::pheno::{PhenoError, read_pheno};
-use crate::data::plink::{Fileset, MISSING, PlinkError, discover_filesets};
+use crate::data::plink::{BedReader, Fileset, MISSING, PlinkError, discover_filesets};
 
 /// Variants decoded per block while streaming statistics.
 pub const BLOCK_VARIANTS: usize = 1024;
@@ -307,6 +307,37 @@ impl LinearCohort {
         &self.fileset
     }
 
+    /// Appends variant `j`'s dosages of the kept samples, in `canon`'s coding (2 − d where
+    /// this site lists the alleles the other way round), to `out`. `bed` is this fileset's
+    /// reader; `buf` and `all` are scratch buffers reused across calls.
+    pub fn read_canonical(
+        &self,
+        bed: &mut BedReader<std::fs::File>,
+        j: usize,
+        canon: &CanonicalVariant,
+        buf: &mut Vec<u8>,
+        all: &mut Vec<i8>,
+        out: &mut Vec<i8>,
+    ) -> Result<(), CohortError> {
+        let flip = self
+            .fileset
+            .variants()
+            .get(j)
+            .is_some_and(|v| v.a1 != canon.alt);
+        all.resize(self.fileset.samples().len(), 0);
+        bed.read_a1_dosages(j, buf, all)?;
+        out.extend(
+            self.keep
+                .iter()
+                .map(|&i| match all.get(i).copied().unwrap_or(MISSING) {
+                    MISSING => MISSING,
+                    d if flip => 2 - d,
+                    d => d,
+                }),
+        );
+        Ok(())
+    }
+
     /// Streams the `.bed` in canonical coding into the per-variant sufficient statistics.
     pub fn linear_stats(&self, canon: &[CanonicalVariant]) -> Result<SufficientStats, CohortError> {
         let variants = self.fileset.variants();
@@ -319,7 +350,7 @@ impl LinearCohort {
         let n = self.n();
         let mut builder = StatsBuilder::new(n, &self.covariates, self.n_cov, &self.phenotype)?;
         let mut bed = self.fileset.bed_reader()?;
-        let (mut buf, mut all) = (Vec::new(), vec![0i8; self.fileset.samples().len()]);
+        let (mut buf, mut all) = (Vec::new(), Vec::new());
         let mut block = Vec::with_capacity(BLOCK_VARIANTS * n);
         for (j, (v, c)) in variants.iter().zip(canon).enumerate() {
             if v.id != c.id {
@@ -328,17 +359,7 @@ impl LinearCohort {
                     detail: format!("variant {} is {} (canonical: {})", j + 1, v.id, c.id),
                 });
             }
-            let flip = v.a1 != c.alt;
-            bed.read_a1_dosages(j, &mut buf, &mut all)?;
-            block.extend(
-                self.keep
-                    .iter()
-                    .map(|&i| match all.get(i).copied().unwrap_or(MISSING) {
-                        MISSING => MISSING,
-                        d if flip => 2 - d,
-                        d => d,
-                    }),
-            );
+            self.read_canonical(&mut bed, j, c, &mut buf, &mut all, &mut block)?;
             if block.len() >= BLOCK_VARIANTS * n {
                 builder.push(&block)?;
                 block.clear();

@@ -34,7 +34,6 @@ use mpc_core::ring::Z128;
 use parties::cohort::{
     CanonicalVariant, Covariate, LinearCohort, canonical_alleles, discover_sites,
 };
-use parties::data::plink::MISSING;
 use parties::net::NetOptions;
 use parties::session::{self, Outcome, SessionRng};
 use protocols::ProtocolError;
@@ -388,20 +387,8 @@ fn write_pooled(
     for (j, v) in canon.iter().enumerate() {
         col.clear();
         for (c, r) in cohorts.iter().zip(&mut readers) {
-            let fs = c.fileset();
-            all.resize(fs.samples().len(), 0i8);
-            r.read_a1_dosages(j, &mut buf, &mut all)
+            c.read_canonical(r, j, v, &mut buf, &mut all, &mut col)
                 .map_err(|e| e.to_string())?;
-            let flip = fs.variants().get(j).is_some_and(|w| w.a1 != v.alt);
-            col.extend(
-                c.kept()
-                    .iter()
-                    .map(|&i| match all.get(i).copied().unwrap_or(MISSING) {
-                        MISSING => MISSING,
-                        d if flip => 2 - d,
-                        d => d,
-                    }),
-            );
         }
         for chunk in col.chunks(4) {
             let mut byte = 0u8;
