@@ -55,10 +55,13 @@
 //! |η| over all iterates on data/small is 3.0 even uncentred); S0 ∈ \[2^−20, 2^40) for the
 //! reciprocal (S0 ≥ e^{η} of the last row, ≤ n·e^{max η}).
 //!
-//! **Degenerate data are not detected.** The event count is not opened, so a dataset with
-//! fewer events than regressors (a singular information) or a diverging fit (separation)
-//! yields meaningless numbers rather than an error; the plan's disclosure rules (e.g. a
-//! minimum event count checked in MPC, opening one bit) are to be added with the plan.
+//! **Degenerate data are refused before fitting** ([`CoxGuard`], [`cox_breslow_guarded`]):
+//! right after the input, the events of every site and of the pool are summed on shares and
+//! compared in MPC with the plan's minima (default: ≥ [`DEFAULT_MIN_EVENTS_PER_SITE`] events
+//! at every site, so an all-censored site fails, and ≥ [`DEFAULT_MIN_EVENTS_PER_REGRESSOR`]
+//! events per regressor overall); only the single pass bit is opened, never a count. A
+//! failing job returns [`ScoreError::Refused`] naming the rule, before the sort. What still
+//! is not detected: a diverging fit (separation) with enough events.
 //!
 //! **Cost** (N computing parties, n rows, p regressors, t = p(p+1)/2): one sort of p + 2
 //! columns, one eqz of n − 1 differences, ⌈log2 n⌉ + 1 product rounds for w, then per Newton
@@ -79,6 +82,7 @@ use protocols::prep::Prep;
 use protocols::sort::{SortStats, sort_rows};
 use protocols::{Ctx, ProtocolError, arith, compare, funcs, trunc};
 
+use crate::checks::groups_at_least;
 use crate::gwas::reciprocal_refined;
 use crate::score::{ScoreError, ScorePlan, solve_normal};
 
@@ -148,10 +152,45 @@ fn tile(x: &SharedVec<Z128>, k: usize) -> SharedVec<Z128> {
     SharedVec::concat(&vec![x; k])
 }
 
-/// Cox PH (Breslow ties) on x = (z, covariates) with z shared in pooled order (as from
-/// [`crate::score::standardize`]) and each site's covariates, times and events private to
-/// it: `iterations` Newton steps from β = 0. Reveals β and the SEs only (module docs).
-/// `time_bits` bounds the fixed-point time encodings: |t|·2^f < 2^`time_bits`.
+/// Default minimum number of events at every site (a plan parameter; the consortium's
+/// minimum cell size).
+pub const DEFAULT_MIN_EVENTS_PER_SITE: u64 = 5;
+/// Default minimum number of events per regressor over all sites (the usual "10 events per
+/// variable" rule).
+pub const DEFAULT_MIN_EVENTS_PER_REGRESSOR: u64 = 10;
+
+/// The plan's event-count rules for a Cox fit, checked in MPC before fitting (only the pass
+/// bit is opened).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoxGuard {
+    /// Minimum events at every site.
+    pub min_events_per_site: u64,
+    /// Minimum events over all sites, per regressor (prs_z and each covariate).
+    pub min_events_per_regressor: u64,
+}
+
+impl Default for CoxGuard {
+    fn default() -> Self {
+        Self {
+            min_events_per_site: DEFAULT_MIN_EVENTS_PER_SITE,
+            min_events_per_regressor: DEFAULT_MIN_EVENTS_PER_REGRESSOR,
+        }
+    }
+}
+
+impl CoxGuard {
+    /// The rule as named in a refusal, for `p` regressors.
+    pub fn rule(&self, p: usize) -> String {
+        format!(
+            "COX-MIN-EVENTS: every site must have at least {} events and all sites together at least {} ({} per regressor × {p} regressors)",
+            self.min_events_per_site,
+            self.min_events_per_regressor.saturating_mul(p as u64),
+            self.min_events_per_regressor
+        )
+    }
+}
+
+/// [`cox_breslow_guarded`] with the default [`CoxGuard`].
 pub fn cox_breslow<P: Prep>(
     ctx: &mut Ctx<'_, P>,
     plan: &ScorePlan,
@@ -160,6 +199,38 @@ pub fn cox_breslow<P: Prep>(
     mine: &SiteSurvival<'_>,
     iterations: usize,
     time_bits: u32,
+) -> Result<CoxIgs, ScoreError> {
+    cox_breslow_guarded(
+        ctx,
+        plan,
+        n_cov,
+        z,
+        mine,
+        iterations,
+        time_bits,
+        &CoxGuard::default(),
+    )
+}
+
+/// Cox PH (Breslow ties) on x = (z, covariates) with z shared in pooled order (as from
+/// [`crate::score::standardize`]) and each site's covariates, times and events private to
+/// it: `iterations` Newton steps from β = 0. Reveals β and the SEs only (module docs).
+/// `time_bits` bounds the fixed-point time encodings: |t|·2^f < 2^`time_bits`. Before
+/// fitting, the event counts are checked in MPC against `guard` (only the pass bit is
+/// opened); a failing job returns [`ScoreError::Refused`].
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the plan's public parameters, spelled out"
+)]
+pub fn cox_breslow_guarded<P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    n_cov: usize,
+    z: &SharedVec<Z128>,
+    mine: &SiteSurvival<'_>,
+    iterations: usize,
+    time_bits: u32,
+    guard: &CoxGuard,
 ) -> Result<CoxIgs, ScoreError> {
     let me = ctx.me();
     let fx = plan.fx;
@@ -217,6 +288,27 @@ pub fn cox_breslow<P: Prep>(
         cols.push(SharedVec::concat(&parts));
         if c == 1 {
             cols.push(z.clone());
+        }
+    }
+    // Guard: events per site and overall against the plan's minima; one bit opened.
+    {
+        let delta = cols.get(1).ok_or_else(|| unreachable("δ"))?;
+        let mut counts = Vec::with_capacity(plan.site_sizes.len() + 1);
+        let mut off = 0;
+        for &size in &plan.site_sizes {
+            counts.push(delta.slice(off, size).sum_groups(size.max(1)));
+            off += size;
+        }
+        counts.push(delta.sum_groups(n));
+        let counts = SharedVec::concat(&counts.iter().collect::<Vec<_>>());
+        let mut mins = vec![guard.min_events_per_site; plan.site_sizes.len()];
+        mins.push(guard.min_events_per_regressor.saturating_mul(p as u64));
+        let bits = usize::BITS - n.leading_zeros() + 1;
+        let bits =
+            bits.max(u64::BITS - mins.iter().max().copied().unwrap_or(0).leading_zeros() + 1);
+        let pass = groups_at_least(ctx, &counts, &mins, &[counts.len()], bits)?;
+        if pass != [true] {
+            return Err(ScoreError::Refused(guard.rule(p)));
         }
     }
     // 2. Sort by t ascending: columns t, δ, z, covariates.

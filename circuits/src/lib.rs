@@ -16,6 +16,7 @@
 //! IGS, Breslow ties, by secure sort and Newton), [`evaluate`] (pooled AUC with
 //! DeLong SE by secure shuffle and sort, calibration, Hosmer–Lemeshow).
 
+mod checks;
 pub mod cox;
 pub mod evaluate;
 pub mod fit;

@@ -97,6 +97,9 @@ pub enum ScoreError {
     Shape,
     /// A value does not encode in the fixed-point format (out of range or not finite).
     Encoding(FixedError),
+    /// A rule of the plan checked in MPC failed (only its pass bit was opened); names the
+    /// rule.
+    Refused(String),
 }
 
 impl fmt::Display for ScoreError {
@@ -105,6 +108,7 @@ impl fmt::Display for ScoreError {
             Self::Protocol(e) => write!(f, "{e}"),
             Self::Shape => write!(f, "local data do not match the plan's shape"),
             Self::Encoding(e) => write!(f, "value does not encode: {e}"),
+            Self::Refused(rule) => write!(f, "refused by the plan's rule {rule}"),
         }
     }
 }
@@ -426,6 +430,74 @@ pub fn linear_igs<R: Ring, P: Prep>(
     z: &SharedVec<R>,
     mine: &SiteCovariates<'_>,
 ) -> Result<LinearIgs, ScoreError> {
+    linear_igs_fits(ctx, plan, n_cov, z, mine).map(|(fit, _, _)| fit)
+}
+
+/// [`linear_igs`], also returning the shared fitted values of the full and of the
+/// covariates-only model (pooled order, fixed point; never opened) for the per-site R²
+/// ([`crate::evaluate::r2_by_dataset`]): ŷ = β₀ + β_z z + C_s β_c, the covariate part one
+/// site-private product per site and model.
+pub fn linear_igs_with_fitted<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    n_cov: usize,
+    z: &SharedVec<R>,
+    mine: &SiteCovariates<'_>,
+) -> Result<(LinearIgs, SharedVec<R>, SharedVec<R>), ScoreError> {
+    let (fit, full, cov) = linear_igs_fits(ctx, plan, n_cov, z, mine)?;
+    let me = ctx.me();
+    let fx = plan.fx;
+    let n = plan.n_total();
+    let n_s = mine.n_samples;
+    let k = n_cov + 1;
+    // The site's [1, covariates] rows (n_s × k).
+    let rows: Vec<f64> = (0..n_s)
+        .flat_map(|i| {
+            std::iter::once(1.0).chain(
+                (0..n_cov).map(move |c| mine.covariates.get(i * n_cov + c).copied().unwrap_or(0.0)),
+            )
+        })
+        .collect();
+    let enc: Vec<R> = fx.encode_slice(&rows)?;
+    // (β₀, β_c) of both models, end to end.
+    let b_full = SharedVec::concat(&[&full.beta.slice(0, 1), &full.beta.slice(2, n_cov)]);
+    let b_both = SharedVec::concat(&[&b_full, &cov.beta]);
+    let mut parts = Vec::with_capacity(2 * ctx.n());
+    for (i, &size) in plan.site_sizes.iter().enumerate() {
+        let owner = party(i)?;
+        let own = (owner == me).then_some(enc.as_slice());
+        parts.push(private_matvec(ctx, owner, own, size, k, &b_full)?);
+        parts.push(private_matvec(
+            ctx,
+            owner,
+            own,
+            size,
+            k,
+            &b_both.slice(k, k),
+        )?);
+    }
+    let full_parts: Vec<&SharedVec<R>> = parts.iter().step_by(2).collect();
+    let cov_parts: Vec<&SharedVec<R>> = parts.iter().skip(1).step_by(2).collect();
+    let c = trunc::trunc(
+        ctx,
+        &SharedVec::concat(&[
+            &SharedVec::concat(&full_parts),
+            &SharedVec::concat(&cov_parts),
+        ]),
+        fx.frac_bits(),
+    )?;
+    let zb = trunc::mul_fx(ctx, z, &full.beta.slice(1, 1).repeat_each(n), fx)?;
+    Ok((fit, c.slice(0, n).add(&zb), c.slice(n, n)))
+}
+
+/// [`linear_igs`] with the shared solutions of both models.
+fn linear_igs_fits<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    n_cov: usize,
+    z: &SharedVec<R>,
+    mine: &SiteCovariates<'_>,
+) -> Result<(LinearIgs, NormalFit<R>, NormalFit<R>), ScoreError> {
     let me = ctx.me();
     let fx = plan.fx;
     let n = plan.n_total();
@@ -556,15 +628,19 @@ pub fn linear_igs<R: Ring, P: Prep>(
         .collect();
     let r2 = 1.0 - rss / tss;
     let r2_cov = 1.0 - rss_cov / tss;
-    Ok(LinearIgs {
-        n,
-        coef,
-        se,
-        r2,
-        r2_covariates_only: r2_cov,
-        r2_incremental: r2 - r2_cov,
-        sigma2,
-    })
+    Ok((
+        LinearIgs {
+            n,
+            coef,
+            se,
+            r2,
+            r2_covariates_only: r2_cov,
+            r2_incremental: r2 - r2_cov,
+            sigma2,
+        },
+        fit_full,
+        fit_cov,
+    ))
 }
 
 /// The revealed logistic IGS model (Logit of a 0/1 outcome on 1, prs_z, covariates).
@@ -614,6 +690,20 @@ pub fn logistic_igs_with_lp<R: Ring, P: Prep>(
     mine: &SiteCovariates<'_>,
     iterations: usize,
 ) -> Result<(LogisticIgs, SharedVec<R>), ScoreError> {
+    logistic_igs_with_lps(ctx, plan, n_cov, z, mine, iterations).map(|(fit, lp, _)| (fit, lp))
+}
+
+/// [`logistic_igs_with_lp`], also returning the shared LP of the covariates-only model (for
+/// the per-site incremental Nagelkerke R², [`crate::evaluate::nagelkerke_by_dataset`]).
+/// Neither LP is opened.
+pub fn logistic_igs_with_lps<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    n_cov: usize,
+    z: &SharedVec<R>,
+    mine: &SiteCovariates<'_>,
+    iterations: usize,
+) -> Result<(LogisticIgs, SharedVec<R>, SharedVec<R>), ScoreError> {
     let me = ctx.me();
     let fx = plan.fx;
     let f = fx.frac_bits();
@@ -820,7 +910,7 @@ pub fn logistic_igs_with_lp<R: Ring, P: Prep>(
     let ll_null = trunc::mul_fx(ctx, &pair, &ln_pair, fx)?
         .sum_groups(2)
         .scale(R::from_u64(n as u64));
-    let [(beta, inv_diag, ll_full, lp), (_, _, ll_cov, _)] = <[_; 2]>::try_from(fits)
+    let [(beta, inv_diag, ll_full, lp), (_, _, ll_cov, lp_cov)] = <[_; 2]>::try_from(fits)
         .map_err(|_| ScoreError::Protocol(ProtocolError::Unreachable("fits")))?;
     let out = fx.decode_slice(&arith::open(
         ctx,
@@ -851,6 +941,7 @@ pub fn logistic_igs_with_lp<R: Ring, P: Prep>(
             nagelkerke_r2_covariates_only: nagelkerke(ll_cov),
         },
         lp,
+        lp_cov,
     ))
 }
 

@@ -10,6 +10,11 @@
 //!   (shared, never opened); Z_2^128, f = 40. Coefficients, SE, HR per SD and its CI within
 //!   1e-4 relative (the bound); the achieved error is printed and asserted below
 //!   [`ACHIEVED`].
+//! - `degenerate_cox_data_are_refused_in_mpc`: the event-count guard ([`CoxGuard`]) runs in
+//!   MPC before the fit and opens only its pass bit: an all-censored site (the last one, its
+//!   events censored in memory) and too few events overall (each site keeping only its first
+//!   `min_events_per_site` events) are refused with the rule named; minima equal to the true
+//!   counts pass and one more event refuses (the boundary).
 
 #![allow(
     clippy::unwrap_used,
@@ -21,12 +26,14 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use circuits::cox::{SiteSurvival, Z_975, cox_breslow};
+use circuits::cox::{CoxGuard, SiteSurvival, Z_975, cox_breslow, cox_breslow_guarded};
 use circuits::plain::cox as plain;
-use circuits::score::{self, ScorePlan, SiteDosages};
+use circuits::score::{self, ScoreError, ScorePlan, SiteDosages};
 use mpc_core::fixed::FixedPoint;
 use mpc_core::party::PartyId;
 use mpc_core::ring::Z128;
+use mpc_core::share::SharedVec;
+use protocols::arith;
 use protocols::testing::run_with_dealer;
 
 mod common;
@@ -229,4 +236,143 @@ fn secure_cox_matches_statsmodels() {
             "worst {worst:e} above the stated {ACHIEVED:e}"
         );
     }
+}
+
+/// How a site's events are altered before the guarded fit.
+#[derive(Clone, Copy)]
+enum Craft {
+    /// Unchanged.
+    None,
+    /// Every event of the last site censored.
+    CensorLastSite,
+    /// Every site keeps only its first `k` events.
+    KeepFirst(usize),
+}
+
+/// One guarded Cox run (1 Newton step) on the sites' own data with events crafted as asked;
+/// z is a site-input stand-in (the guard runs before the fit). Returns the fit or its error
+/// message at every party.
+fn guarded_run(craft: Craft, guard: CoxGuard) -> Vec<Result<(), String>> {
+    let prefixes = site_prefixes();
+    let sites: Vec<Site> = prefixes.iter().map(|p| load_site(p)).collect();
+    let fx = FixedPoint::default_for::<Z128>();
+    let plan = ScorePlan {
+        n_variants: 0,
+        site_sizes: sites.iter().map(|s| s.iids.len()).collect(),
+        weight_owner: PartyId(0),
+        fx,
+    };
+    let last = sites.len() - 1;
+    let run = run_with_dealer(sites.len(), 37, |ctx| {
+        let me = ctx.me().index();
+        let site = &sites[me];
+        let mut event = site.tte_event.clone();
+        match craft {
+            Craft::None => {}
+            Craft::CensorLastSite if me == last => event.iter_mut().for_each(|e| *e = 0.0),
+            Craft::CensorLastSite => {}
+            Craft::KeepFirst(k) => {
+                let mut seen = 0;
+                for e in &mut event {
+                    if *e == 1.0 {
+                        seen += 1;
+                        if seen > k {
+                            *e = 0.0;
+                        }
+                    }
+                }
+            }
+        }
+        let age_col = COVARIATES.iter().position(|c| *c == "age").unwrap();
+        let z_local: Vec<Z128> = (0..site.iids.len())
+            .map(|i| fx.encode((site.covariates[i * COVARIATES.len() + age_col] - 55.0) / 10.0))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut parts = Vec::new();
+        for (i, &m) in plan.site_sizes.iter().enumerate() {
+            let owner = PartyId(i as u16);
+            parts.push(arith::input(
+                ctx,
+                owner,
+                (i == me).then_some(&z_local[..]),
+                m,
+            )?);
+        }
+        let z = SharedVec::concat(&parts.iter().collect::<Vec<_>>());
+        let cov = cox_covariates(site);
+        let mine = SiteSurvival {
+            n_samples: site.iids.len(),
+            covariates: &cov,
+            time: &site.tte_time,
+            event: &event,
+        };
+        let before = ctx.stats();
+        let r = cox_breslow_guarded(
+            ctx,
+            &plan,
+            COX_COVARIATES.len(),
+            &z,
+            &mine,
+            1,
+            TIME_BITS,
+            &guard,
+        );
+        if matches!(r, Err(ScoreError::Refused(_))) {
+            let after = ctx.stats();
+            eprintln!(
+                "P{me}: refused after {} rounds, {} online bytes sent",
+                after.rounds - before.rounds,
+                after.online_bytes_sent(ctx.n()) - before.online_bytes_sent(ctx.n())
+            );
+        }
+        Ok(r.map(|_| ()).map_err(|e| e.to_string()))
+    });
+    run.parties.into_iter().map(|p| p.value).collect()
+}
+
+#[test]
+fn degenerate_cox_data_are_refused_in_mpc() {
+    let default = CoxGuard::default();
+    let p = COX_COVARIATES.len() + 1;
+    let refused = |r: &[Result<(), String>], why: &str| {
+        for x in r {
+            let e = x.as_ref().expect_err(why);
+            assert!(e.contains("COX-MIN-EVENTS"), "{why}: {e}");
+        }
+    };
+    // An all-censored site.
+    refused(
+        &guarded_run(Craft::CensorLastSite, default),
+        "all-censored site",
+    );
+    // Too few events overall, every site at its minimum.
+    let k = usize::try_from(default.min_events_per_site).unwrap();
+    let n_sites = site_prefixes().len() as u64;
+    assert!(n_sites * default.min_events_per_site < default.min_events_per_regressor * p as u64);
+    refused(
+        &guarded_run(Craft::KeepFirst(k), default),
+        "too few events overall",
+    );
+    // The boundary, from the plaintext counts (test-side knowledge only).
+    let counts: Vec<u64> = site_prefixes()
+        .iter()
+        .map(|q| load_site(q).tte_event.iter().filter(|&&e| e == 1.0).count() as u64)
+        .collect();
+    let total: u64 = counts.iter().sum();
+    let min_site = *counts.iter().min().unwrap();
+    let at = CoxGuard {
+        min_events_per_site: min_site,
+        min_events_per_regressor: total / p as u64,
+    };
+    for r in guarded_run(Craft::None, at) {
+        r.unwrap();
+    }
+    let above = CoxGuard {
+        min_events_per_site: min_site + 1,
+        ..at
+    };
+    refused(
+        &guarded_run(Craft::None, above),
+        "one event above a site's count",
+    );
 }
