@@ -61,7 +61,8 @@
 //! at every site, so an all-censored site fails, and ≥ [`DEFAULT_MIN_EVENTS_PER_REGRESSOR`]
 //! events per regressor overall); only the single pass bit is opened, never a count. A
 //! failing job returns [`ScoreError::Refused`] naming the rule, before the sort. What still
-//! is not detected: a diverging fit (separation) with enough events.
+//! is not detected: a diverging fit (separation) with enough events. Cost of the check on
+//! data/small: 9 rounds, 934 bytes per party (`parties/tests/cox_small.rs`).
 //!
 //! **Cost** (N computing parties, n rows, p regressors, t = p(p+1)/2): one sort of p + 2
 //! columns, one eqz of n − 1 differences, ⌈log2 n⌉ + 1 product rounds for w, then per Newton

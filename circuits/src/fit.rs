@@ -261,7 +261,7 @@ const QUOTIENT_CORRECTIONS: usize = 2;
 /// poor quotient even when num/den = O(1). Each correction q ← q + (num − q·den)·y uses the
 /// exactly representable residual num − q·den (both terms large, absolute precision 2^−f)
 /// and gains those bits back. 4 rounds per correction, vectorised over the λ's.
-fn div_refined<R: Ring, P: Prep>(
+pub(crate) fn div_refined<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     num: &SharedVec<R>,
     den: &SharedVec<R>,

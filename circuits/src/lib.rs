@@ -14,10 +14,12 @@
 //! [`fit`] (PRS weight fitting: pooled standardisation, ridge), [`score`] (secret-weight
 //! scoring, PRS standardisation, linear and logistic IGS), [`cox`] (Cox proportional hazards
 //! IGS, Breslow ties, by secure sort and Newton), [`evaluate`] (pooled AUC with
-//! DeLong SE by secure shuffle and sort, calibration, Hosmer–Lemeshow).
+//! DeLong SE by secure shuffle and sort, calibration, Hosmer–Lemeshow, per-site R² and
+//! Nagelkerke R²), [`cv`] (leave-one-site-out cross-validation of the ridge penalty).
 
 mod checks;
 pub mod cox;
+pub mod cv;
 pub mod evaluate;
 pub mod fit;
 pub mod gwas;

@@ -8,8 +8,10 @@
 //!   aggregates.
 //! - [`score`]: pooled scoring with mean imputation, standardisation, linear IGS (OLS).
 //! - [`cox`]: Cox proportional hazards, Breslow ties, by Newton–Raphson.
+//! - [`cv`]: leave-one-site-out cross-validation of the ridge penalty (centred folds).
 
 pub mod cox;
+pub mod cv;
 pub mod linear;
 pub mod prs;
 pub mod qc;
