@@ -53,10 +53,22 @@
 //! num − q·den (emulated: 3.7e−5).
 //!
 //! **Measured** on `data/small` (p = 3,000, N = 2,400, 3 sites + dealer, in memory,
-//! `parties/tests/prs_fit.rs`, 160 steps, shift 12): max|Δw|/max|w| against
-//! `ridge_enet_weights.tsv` 3.40e−5 (λ = 100), 3.40e−8 (λ = 1000), 1.81e−9 (λ = 10000): all
-//! within the 1e−4. 8,806 online rounds; 988 MB sent per party (the single opening
-//! of E = G − A dominates); ≈ 70–95 s wall on 2 cores.
+//! `parties/tests/prs_fit.rs`, steps 160/102/32 for λ = 100/1,000/10,000, shift 12):
+//! max|Δw|/max|w| against `ridge_enet_weights.tsv` 3.40e−5 (λ = 100), 4.23e−8 (λ = 1000),
+//! 1.16e−8 (λ = 10000): all within the 1e−4. 8,806 online rounds (the smallest λ's
+//! 160 steps); 718 MB sent per party (288 MB: the single opening of E = G − A; the rest the
+//! per-step vector products, ≈ 30 ring elements per active weight and step); 19.9 s wall and
+//! 30 s CPU on 2 cores (load ≈ 3), where the previous version (pooled input by PRG
+//! expansion, 160 steps for every λ) took 24.1 s wall, 42.8 s CPU and 988 MB on the same
+//! machine. The local products E·(B_t + F_t) + A·F_t are ≈ 60 % of the CPU (memory-bound:
+//! two p × p ring matrices streamed per step and party).
+//!
+//! **LD blocks** ([`ridge_blocked`], blocks of ≤ 500 consecutive variants per chromosome:
+//! 7 blocks on `data/small`): 6.4 s wall, 498 MB per party, the same 8,806 rounds; equal to
+//! the f64 block-by-block solve within 9.6e−7 · max|w|, but 1.43 (λ = 100), 0.96, 0.69
+//! (λ = 10,000) · max|w| away from the full ridge: on `data/small` the variants are
+//! correlated across blocks (the sites' populations differ), so the block approximation is
+//! poor there; it is an option for panels with genuine LD-block structure, never the default.
 
 use core::fmt;
 use core::ops::Range;
@@ -574,4 +586,47 @@ fn transpose<R: Ring>(m: &[R], rows: usize, cols: usize) -> Vec<R> {
     (0..cols)
         .flat_map(|j| (0..rows).map(move |i| m.get(i * cols + j).copied().unwrap_or(R::ZERO)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use mpc_core::fixed::FixedPoint;
+    use mpc_core::ring::Z128;
+
+    use super::*;
+
+    #[test]
+    fn ld_blocks_split_at_chromosomes_and_size() {
+        let chrom = [1, 1, 1, 1, 1, 2, 2, 3];
+        assert_eq!(ld_blocks(&chrom, 2), vec![0..2, 2..4, 4..5, 5..7, 7..8]);
+        assert_eq!(ld_blocks(&chrom, 100), vec![0..5, 5..7, 7..8]);
+        assert_eq!(ld_blocks(&[0u8; 4], 4), vec![0..4]);
+        assert_eq!(ld_blocks(&[0u8; 3], 0), vec![0..1, 1..2, 2..3]);
+        assert!(ld_blocks::<u8>(&[], 4).is_empty());
+        assert!(is_partition(&ld_blocks(&chrom, 3), chrom.len()));
+        assert!(!is_partition(&[0..2, 3..8], 8));
+        assert!(!is_partition(&[], 0));
+    }
+
+    #[test]
+    fn ridge_steps_scale_with_the_penalty() {
+        let plan = |lambdas: Vec<f64>| RidgePlan {
+            n_variants: 1,
+            n_total: 100,
+            lambdas,
+            iters: 160,
+            rhs_shift: DEFAULT_RHS_SHIFT,
+            fx: FixedPoint::default_for::<Z128>(),
+        };
+        assert_eq!(
+            ridge_steps(&plan(vec![100.0, 1000.0, 10000.0])),
+            vec![160, 102, 32]
+        );
+        // Order-independent; equal λ's get equal steps; huge λ's get the floor.
+        assert_eq!(
+            ridge_steps(&plan(vec![1e9, 100.0, 100.0])),
+            vec![MIN_CG_STEPS, 160, 160]
+        );
+        assert_eq!(ridge_steps(&plan(vec![0.0, 5.0])), vec![160, 160]);
+    }
 }
