@@ -56,15 +56,15 @@
 //! `parties/tests/prs_fit.rs`, steps 160/102/32 for λ = 100/1,000/10,000, shift 12):
 //! max|Δw|/max|w| against `ridge_enet_weights.tsv` 3.40e−5 (λ = 100), 4.23e−8 (λ = 1000),
 //! 1.16e−8 (λ = 10000): all within the 1e−4. 8,806 online rounds (the smallest λ's
-//! 160 steps); 718 MB sent per party (288 MB: the single opening of E = G − A; the rest the
-//! per-step vector products, ≈ 30 ring elements per active weight and step); 19.9 s wall and
+//! 160 steps); 689 MB sent per party (288 MB: the single opening of E = G − A; the rest the
+//! per-step vector products, ≈ 28 ring elements per active weight and step; r'r by squares); 19.9 s wall and
 //! 30 s CPU on 2 cores (load ≈ 3), where the previous version (pooled input by PRG
 //! expansion, 160 steps for every λ) took 24.1 s wall, 42.8 s CPU and 988 MB on the same
 //! machine. The local products E·(B_t + F_t) + A·F_t are ≈ 60 % of the CPU (memory-bound:
 //! two p × p ring matrices streamed per step and party).
 //!
 //! **LD blocks** ([`ridge_blocked`], blocks of ≤ 500 consecutive variants per chromosome:
-//! 7 blocks on `data/small`): 6.4 s wall, 498 MB per party, the same 8,806 rounds; equal to
+//! 7 blocks on `data/small`): 6.4 s wall, 469 MB per party, the same 8,806 rounds; equal to
 //! the f64 block-by-block solve within 9.6e−7 · max|w|, but 1.43 (λ = 100), 0.96, 0.69
 //! (λ = 10,000) · max|w| away from the full ridge: on `data/small` the variants are
 //! correlated across blocks (the sites' populations differ), so the block approximation is
@@ -290,7 +290,7 @@ pub fn ridge_blocked<R: Ring, P: Prep>(
     let rr0 = block_dots(
         ctx,
         &SharedVec::concat(&r.iter().collect::<Vec<_>>()),
-        &r.iter().collect::<Vec<_>>(),
+        None,
         blocks,
         f,
     )?;
@@ -313,7 +313,7 @@ pub fn ridge_blocked<R: Ring, P: Prep>(
             .collect();
         let gd = op.apply(ctx, &dcat, na)?;
         let q = trunc::trunc(ctx, &gd.add(&dcat.mul_public(&c_rep)), f)?;
-        let dq = block_dots(ctx, &dcat, &[&q], blocks, f)?;
+        let dq = block_dots(ctx, &dcat, Some(&q), blocks, f)?;
         let inv = reciprocal_refined(ctx, &SharedVec::concat(&[&dq, &rrcat]), fx)?;
         let inv = inv.split(&[na * nb, na * nb]);
         let (inv_dq, inv_rr) = match inv.as_slice() {
@@ -334,7 +334,7 @@ pub fn ridge_blocked<R: Ring, P: Prep>(
         };
         let xcat = SharedVec::concat(&xa.iter().collect::<Vec<_>>()).add(dx);
         let rcat = SharedVec::concat(&ra.iter().collect::<Vec<_>>()).sub(dr);
-        let rr_new = block_dots(ctx, &rcat, &[&rcat], blocks, f)?;
+        let rr_new = block_dots(ctx, &rcat, None, blocks, f)?;
         let beta = expand_blocks(&div_refined(ctx, &rr_new, &rrcat, inv_rr, fx)?, blocks, na);
         let dnew = rcat.add(&trunc::mul_fx(ctx, &beta, &dcat, fx)?);
         let (xs, rs, ds, rrs) = (
@@ -371,22 +371,23 @@ fn is_partition(blocks: &[Range<usize>], p: usize) -> bool {
     next == p && !blocks.is_empty()
 }
 
-/// Per-row, per-block fixed-point dot products: `x` and `y` are λ-major (rows of p); the
-/// result is row-major (row, block). `y` is given as parts whose concatenation matches `x`.
+/// Per-row, per-block fixed-point dot products x'y, or x'x when `y` is `None` (by
+/// [`arith::square`], which opens one masked copy of x instead of two): `x` and `y` are
+/// λ-major (rows of p); the result is row-major (row, block).
 fn block_dots<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     x: &SharedVec<R>,
-    y: &[&SharedVec<R>],
+    y: Option<&SharedVec<R>>,
     blocks: &[Range<usize>],
     f: u32,
 ) -> Result<SharedVec<R>, ProtocolError> {
-    let y = SharedVec::concat(y);
     let p = blocks.last().map_or(0, |b| b.end);
-    if blocks.len() == 1 {
-        return dot_fx(ctx, x, &y, p.max(1), f);
-    }
-    let xy = arith::mul(ctx, x, &y)?;
-    let s = xy.expose_share();
+    let prod = match y {
+        Some(y) if blocks.len() == 1 => return dot_fx(ctx, x, y, p.max(1), f),
+        Some(y) => arith::mul(ctx, x, y)?,
+        None => arith::square(ctx, x)?,
+    };
+    let s = prod.expose_share();
     let sums: Vec<R> = s
         .chunks_exact(p.max(1))
         .flat_map(|row| {
