@@ -63,6 +63,9 @@
 //! machine. The local products E·(B_t + F_t) + A·F_t are ≈ 60 % of the CPU (memory-bound:
 //! two p × p ring matrices streamed per step and party).
 //!
+//! **Preconditioning.** Jacobi is the identity here (G has unit diagonal by the
+//! standardisation), so it cannot help; the steps are saved per λ instead.
+//!
 //! **LD blocks** ([`ridge_blocked`], blocks of ≤ 500 consecutive variants per chromosome:
 //! 7 blocks on `data/small`): 6.4 s wall, 469 MB per party, the same 8,806 rounds; equal to
 //! the f64 block-by-block solve within 9.6e−7 · max|w|, but 1.43 (λ = 100), 0.96, 0.69
