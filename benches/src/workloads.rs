@@ -6,6 +6,7 @@
 //! it in [`WORKLOADS`]. Planned: `W5` (issue 8).
 
 pub mod elementwise;
+pub mod fit;
 pub mod g1;
 pub mod hemv;
 pub mod net;
@@ -61,6 +62,7 @@ pub const WORKLOADS: &[Workload] = &[
     hemv::HEMV,
     hemv::HEMV_DEALER,
     hemv::HEW5,
+    fit::FIT,
 ];
 
 /// The workload called `name` (case-insensitive).

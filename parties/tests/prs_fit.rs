@@ -250,6 +250,33 @@ fn plain_ridge_and_enet_match_expected() {
     eprintln!("LOSO R² (site × λ): {r2:?}");
 }
 
+/// The f64 prototype of the planned secure elastic net (FISTA, then an exact solve on the
+/// support it found): for α = 0.05, 400 FISTA steps identify the support and signs of
+/// scikit-learn's solution and one polish of 100 CG steps matches its weights (the expected
+/// file, 1e-4 · max|w|) and passes the KKT check. (α = 0.02 needs more than 800 FISTA
+/// steps; see `enet_fista_polish`.)
+#[test]
+fn plain_enet_fista_polish_alpha_005() {
+    let f = fixture();
+    let exp = expected();
+    let p = f.std.n_variants();
+    // An upper bound on λmax(G): 20 power steps, +10 %.
+    let lip = prs::power_lmax(&f.pooled.gram, p, 20) * 1.1;
+    let sched = prs::EnetSchedule {
+        lip,
+        fista: 400,
+        polish: 100,
+        rounds: 0,
+        kkt_tol: 1e-6,
+    };
+    let (b, ok) = prs::enet_fista_polish(&f.pooled.gram, &f.pooled.zty, 0.05, 0.5, &sched);
+    let want = &exp.weights["enet_0.05"];
+    let e = rel_err(&b, want);
+    eprintln!("FISTA 400 + polish 100, α = 0.05: max|Δw|/max|w| = {e:.2e}, KKT {ok}");
+    assert!(ok);
+    assert!(e < 1e-4, "{e}");
+}
+
 #[test]
 fn secure_ridge_matches_expected() {
     let f = fixture();
@@ -308,4 +335,86 @@ fn secure_ridge_matches_expected() {
         }
     }
     eprintln!("secure ridge wall time (3 parties + dealer, in memory): {wall:?}");
+}
+
+/// Block size of the LD-block test.
+const LD_BLOCK: usize = 500;
+
+/// The LD-block (block-diagonal Gram) ridge: blocks of at most `LD_BLOCK` consecutive
+/// variants within a chromosome. The secure fit must equal the same approximation solved
+/// in f64 block by block (1e-4 · max|w|, the tolerance); its distance to the full
+/// ridge (the expected file) is the approximation error, reported. With one block covering
+/// all variants, `ridge_blocked` is `ridge` (`secure_ridge_matches_expected`).
+#[test]
+fn secure_ridge_ld_blocks() {
+    let f = fixture();
+    let exp = expected();
+    let p = f.std.n_variants();
+    let chrom: Vec<String> = Fileset::open(&f.prefixes[0])
+        .unwrap()
+        .variants()
+        .iter()
+        .map(|v| v.chrom.clone())
+        .collect();
+    let blocks = fit::ld_blocks(&chrom, LD_BLOCK);
+    assert!(blocks.len() > 1);
+    assert_eq!(fit::ld_blocks(&vec![0u8; p], p), vec![0..p]);
+    let plan = RidgePlan {
+        n_variants: p,
+        n_total: f.pooled.n,
+        lambdas: LAMBDAS.to_vec(),
+        iters: CG_STEPS,
+        rhs_shift: fit::DEFAULT_RHS_SHIFT,
+        fx: FixedPoint::default_for::<Z128>(),
+    };
+    let nt = f.pooled.n as f64;
+    // f64 reference of the same approximation: each block solved on its own.
+    let reference: Vec<Vec<f64>> = LAMBDAS
+        .iter()
+        .map(|lam| {
+            let mut w = vec![0.0; p];
+            for b in &blocks {
+                let g: Vec<f64> = b
+                    .clone()
+                    .flat_map(|i| f.pooled.gram[i * p + b.start..i * p + b.end].to_vec())
+                    .collect();
+                let (x, _) = prs::ridge_cg(&g, &f.pooled.zty[b.clone()], lam / nt, 400);
+                w[b.clone()].copy_from_slice(&x);
+            }
+            w
+        })
+        .collect();
+    let t = Instant::now();
+    let run = run_with_dealer(f.prefixes.len(), 22, |ctx| {
+        let me = ctx.me().index();
+        let site = load_site(&f.prefixes[me], &f.canon);
+        let counts = genotype_counts(&site.dosages, site.n);
+        let std = fit::standardization::<Z128, _>(ctx, p, &counts).unwrap();
+        let agg = SiteAggregates::compute(&site.dosages, site.n, &site.y, &std).unwrap();
+        let w = fit::ridge_blocked::<Z128, _>(ctx, &plan, &agg, &blocks).unwrap();
+        // Test only: open the weights.
+        let open = arith::open(ctx, &w)?;
+        Ok(plan.fx.decode_slice(&open))
+    });
+    let wall = t.elapsed();
+    let pr = &run.parties[0];
+    eprintln!(
+        "LD blocks of ≤ {LD_BLOCK} ({} blocks): rounds {}, bytes sent per party {}, wall {wall:?}",
+        blocks.len(),
+        pr.stats.rounds,
+        pr.stats.online_bytes_sent(f.prefixes.len())
+    );
+    for pr in &run.parties {
+        for (i, lam) in LAMBDAS.iter().enumerate() {
+            let got = &pr.value[i * p..(i + 1) * p];
+            let e_ref = rel_err(got, &reference[i]);
+            let e_full = rel_err(got, &exp.weights[&format!("ridge_{lam}")]);
+            let e_plain_full = rel_err(&reference[i], &exp.weights[&format!("ridge_{lam}")]);
+            eprintln!(
+                "{} λ={lam}: secure vs f64 block solve {e_ref:.2e}; approximation error vs full ridge: secure {e_full:.2e}, f64 {e_plain_full:.2e}",
+                pr.party
+            );
+            assert!(e_ref < 1e-4, "λ={lam}: {e_ref}");
+        }
+    }
 }

@@ -363,3 +363,160 @@ fn fold_r2(s: &SiteAggregates, beta: &[f64], b0: f64, nt: f64) -> f64 {
     let tss = s.yy - s.ysum * s.ysum / n;
     1.0 - rss / tss
 }
+
+/// Largest eigenvalue of the symmetric G by `iters` power-iteration steps from the all-ones
+/// vector (a lower estimate that converges from below).
+pub fn power_lmax(g: &[f64], p: usize, iters: usize) -> f64 {
+    let mut v = vec![1.0 / (p as f64).sqrt(); p];
+    let mut est = 0.0;
+    for _ in 0..iters {
+        let w = matvec(g, &v);
+        let n = dot(&w, &w).sqrt();
+        if n == 0.0 {
+            return 0.0;
+        }
+        est = n;
+        v = w.iter().map(|x| x / n).collect();
+    }
+    est
+}
+
+/// Schedule of [`enet_fista_polish`] (all public).
+#[derive(Clone, Copy, Debug)]
+pub struct EnetSchedule {
+    /// Upper bound on λmax(G) (the step is 1/(lip + α(1 − ρ))).
+    pub lip: f64,
+    /// Accelerated proximal-gradient steps from β = 0.
+    pub fista: usize,
+    /// CG steps of each polish.
+    pub polish: usize,
+    /// Active-set rounds: after each polish, one proximal step from the polished β gives a
+    /// new support and signs, which are polished again (0 = a single polish).
+    pub rounds: usize,
+    /// Relative slack of the KKT check off the support.
+    pub kkt_tol: f64,
+}
+
+/// One proximal-gradient step from `y`: v = y − ∇f(y)/lip, returns (S(v, αρ/lip), signs).
+fn prox_step(g: &[f64], b: &[f64], y: &[f64], l1: f64, l2: f64, lip: f64) -> (Vec<f64>, Vec<f64>) {
+    let gy = matvec(g, y);
+    let t = l1 / lip;
+    y.iter()
+        .zip(gy.iter().zip(b))
+        .map(|(&yj, (&gyj, &bj))| {
+            let v = yj - (gyj + l2 * yj - bj) / lip;
+            let s: f64 = if v > t {
+                1.0
+            } else if v < -t {
+                -1.0
+            } else {
+                0.0
+            };
+            (s.abs() * (v - s * t), s)
+        })
+        .unzip()
+}
+
+/// The exact minimiser on the support/signs `sign` (0, ±1): (G_SS + l2 I) β_S = b_S − l1 s_S
+/// by `steps` CG steps on the masked system (D G D + (I − D) + l2 D) β = D(b − l1 s).
+fn polish(g: &[f64], b: &[f64], sign: &[f64], l1: f64, l2: f64, steps: usize) -> Vec<f64> {
+    let dmask: Vec<f64> = sign.iter().map(|s| s.abs()).collect();
+    let rhs: Vec<f64> = b
+        .iter()
+        .zip(sign)
+        .zip(&dmask)
+        .map(|((bj, s), d)| d * (bj - l1 * s))
+        .collect();
+    let op = |v: &[f64]| -> Vec<f64> {
+        let dv: Vec<f64> = v.iter().zip(&dmask).map(|(a, d)| a * d).collect();
+        let gdv = matvec(g, &dv);
+        gdv.iter()
+            .zip(&dmask)
+            .zip(v.iter().zip(&dv))
+            .map(|((gv, d), (vj, dvj))| d * gv + vj - dvj + l2 * dvj)
+            .collect()
+    };
+    let mut x = vec![0.0; b.len()];
+    let mut r = rhs.clone();
+    let mut d = rhs;
+    let mut rr = dot(&r, &r);
+    for _ in 0..steps {
+        if rr == 0.0 {
+            break;
+        }
+        let qv = op(&d);
+        let a = rr / dot(&d, &qv);
+        for ((xi, ri), (di, qi)) in x.iter_mut().zip(r.iter_mut()).zip(d.iter().zip(&qv)) {
+            *xi += a * di;
+            *ri -= a * qi;
+        }
+        let rr_new = dot(&r, &r);
+        let bta = rr_new / rr;
+        for (di, ri) in d.iter_mut().zip(&r) {
+            *di = ri + bta * *di;
+        }
+        rr = rr_new;
+    }
+    x
+}
+
+/// Elastic net by the algorithm planned for the secure fit, in f64: `fista` accelerated
+/// proximal-gradient steps (strongly-convex momentum, μ = α(1 − ρ)) from β = 0 identify a
+/// support S and signs s (the last prox step); a "polish" solves exactly on that support,
+/// (G_SS + α(1 − ρ) I) β_S = b_S − αρ s_S (CG on the masked system, D = diag(S), so in MPC
+/// S stays secret); then `rounds` times: one prox step from the polished β, polish again.
+/// Returns β and whether the KKT conditions hold (|b_j − (Gβ)_j − α(1 − ρ)β_j| ≤
+/// αρ(1 + kkt_tol) off the support, sign(β_j) = s_j on it).
+///
+/// **Measured on `data/small`** (lip = 1.1 × 20 power steps, polish 100 CG steps): α = 0.05
+/// needs 400 FISTA steps for the exact support (then 5e−9 · max|w| from scikit-learn; 300
+/// steps: 3.6e−2), α = 0.02 more than 800 (800: 1.1e−4 with a wrong support) — against
+/// ~750 / ~1,250 FISTA steps alone for 5e−5, so the polish saves ~40 %, not an order of
+/// magnitude. Undamped active-set rounds (prox step from the polished β, polish again)
+/// diverge here (the support grows and G_SS + α(1 − ρ)I is ill-conditioned): a secure EN
+/// along these lines needs a damped/monotone active-set update.
+pub fn enet_fista_polish(
+    g: &[f64],
+    b: &[f64],
+    alpha: f64,
+    l1_ratio: f64,
+    sched: &EnetSchedule,
+) -> (Vec<f64>, bool) {
+    let p = b.len();
+    let (l1, l2) = (alpha * l1_ratio, alpha * (1.0 - l1_ratio));
+    let lip = sched.lip + l2;
+    let q = (lip.sqrt() - l2.sqrt()) / (lip.sqrt() + l2.sqrt());
+    let mut beta = vec![0.0; p];
+    let mut yv = vec![0.0; p];
+    let mut sign = vec![0.0; p];
+    for _ in 0..sched.fista {
+        let (next, s) = prox_step(g, b, &yv, l1, l2, lip);
+        yv = next
+            .iter()
+            .zip(&beta)
+            .map(|(n, o)| n + q * (n - o))
+            .collect();
+        beta = next;
+        sign = s;
+    }
+    let mut x = polish(g, b, &sign, l1, l2, sched.polish);
+    for _ in 0..sched.rounds {
+        let (_, s) = prox_step(g, b, &x, l1, l2, lip);
+        sign = s;
+        x = polish(g, b, &sign, l1, l2, sched.polish);
+    }
+    let gx = matvec(g, &x);
+    let ok = x
+        .iter()
+        .zip(&sign)
+        .zip(b.iter().zip(&gx))
+        .all(|((&xj, &s), (&bj, &gj))| {
+            let grad = bj - gj - l2 * xj;
+            if s == 0.0 {
+                grad.abs() <= l1 * (1.0 + sched.kkt_tol)
+            } else {
+                xj * s > 0.0
+            }
+        });
+    (x, ok)
+}
