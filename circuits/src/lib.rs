@@ -14,9 +14,11 @@
 //! [`fit`] (PRS weight fitting: pooled standardisation, ridge), [`score`] (secret-weight
 //! scoring, PRS standardisation, linear and logistic IGS), [`cox`] (Cox proportional hazards
 //! IGS, Breslow ties, by secure sort and Newton), [`evaluate`] (pooled AUC with
-//! DeLong SE by secure shuffle and sort, calibration, Hosmer–Lemeshow).
+//! DeLong SE by secure shuffle and sort, calibration, Hosmer–Lemeshow), [`disclosure`] (in-MPC
+//! disclosure checks: minimum cell count, dominance; one opened bit each).
 
 pub mod cox;
+pub mod disclosure;
 pub mod evaluate;
 pub mod fit;
 pub mod gwas;
