@@ -131,14 +131,20 @@ mod tests {
 
     /// Party 0 inputs `v` (integers); every party returns the shared vector's check result.
     fn cells(v: &[i64], k: u64) -> bool {
-        let enc: Vec<Z128> = v.iter().map(|&c| Z128::from_i128_wrapping(i128::from(c))).collect();
+        let enc: Vec<Z128> = v
+            .iter()
+            .map(|&c| Z128::from_i128_wrapping(i128::from(c)))
+            .collect();
         let run = run_with_dealer(3, 7, |ctx| {
             let mine = (ctx.me() == PartyId(0)).then_some(&enc[..]);
             let x = input(ctx, PartyId(0), mine, enc.len())?;
             check_cells(ctx, &x, k, 40)
         });
         let r: Vec<bool> = run.parties.iter().map(|p| p.value).collect();
-        assert!(r.iter().all(|&b| b == r[0]), "every party opens the same bit");
+        assert!(
+            r.iter().all(|&b| b == r[0]),
+            "every party opens the same bit"
+        );
         r[0]
     }
 
@@ -180,7 +186,10 @@ mod tests {
             check_dominance(ctx, &SharedVec::concat(&refs), &sum, permille, 60)
         });
         let r: Vec<bool> = run.parties.iter().map(|p| p.value).collect();
-        assert!(r.iter().all(|&b| b == r[0]), "every party opens the same bit");
+        assert!(
+            r.iter().all(|&b| b == r[0]),
+            "every party opens the same bit"
+        );
         r[0]
     }
 

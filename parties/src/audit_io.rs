@@ -31,6 +31,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -100,20 +101,44 @@ pub fn check_all_approvals(
 
 /// One party's transcript, shared between its channel (frames) and its job (checks, reveals).
 #[derive(Clone, Debug)]
-pub struct SharedTranscript(Arc<Mutex<TranscriptWriter>>);
+pub struct SharedTranscript {
+    writer: Arc<Mutex<TranscriptWriter>>,
+    /// A REFUSE entry was logged (by this party's gate or for a peer's notice).
+    refused: Arc<AtomicBool>,
+}
 
 impl SharedTranscript {
     /// A new transcript of `me` for `plan`.
     pub fn new(plan: &CanonicalPlan, me: PartyId) -> Result<Self, String> {
         TranscriptWriter::new(plan, me)
-            .map(|w| Self(Arc::new(Mutex::new(w))))
+            .map(|w| Self {
+                writer: Arc::new(Mutex::new(w)),
+                refused: Arc::new(AtomicBool::new(false)),
+            })
             .map_err(|e| e.to_string())
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut TranscriptWriter) -> R) -> R {
-        let mut w = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         w.set_time(now_ms());
         f(&mut w)
+    }
+
+    /// Logs REFUSE.
+    pub fn refuse(&self, refusal: &audit::Refusal) -> Result<(), TranscriptError> {
+        self.refused.store(true, Ordering::SeqCst);
+        self.with(|w| w.refuse(refusal))
+    }
+
+    /// True once a REFUSE was logged (any gate refusal included).
+    pub fn has_refused(&self) -> bool {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    fn mark_refused(&self, e: &TranscriptError) {
+        if matches!(e, TranscriptError::Refused(_)) {
+            self.refused.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Logs a HANDSHAKE per peer (the pinned certificate the transport checked) and attaches
@@ -163,6 +188,90 @@ pub trait RevealGate: Sync {
     fn before_open(&self, output: &str) -> protocols::Result<()>;
     /// After the opening, before the value is handed to anyone: one REVEAL per recipient.
     fn after_open(&self, output: &str, value: &[u8]) -> protocols::Result<()>;
+    /// The thresholds of the in-MPC disclosure checks the plan requires before `output` is
+    /// opened (`None`: no plan, no in-MPC checks).
+    fn rules(&self, output: &str) -> Option<DisclosureRules>;
+    /// Logs the opened bit of an in-MPC check (`rule`, e.g. `circuits::disclosure::RULE_CELLS`)
+    /// for every output it guards. On failure: REFUSE with the rule, and `Err` carrying a
+    /// [`RefusalNotice`] (the job must stop; none of the outputs is opened, and the session's
+    /// abort notice tells every other party).
+    fn disclosure_check(&self, outputs: &[&str], rule: &str, passed: bool)
+    -> protocols::Result<()>;
+}
+
+/// Thresholds of the in-MPC disclosure checks of one output, from the approved plan: every
+/// site approved them as at least as strict as its own policy (the strictest site wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisclosureRules {
+    /// Minimum individuals per cell (0 allowed, as an empty cell).
+    pub k: u64,
+    /// Largest single contribution to a sum, in per mille of the pooled total.
+    pub dominance_permille: u32,
+}
+
+impl DisclosureRules {
+    /// The stricter of two.
+    pub fn strictest(self, o: Self) -> Self {
+        Self {
+            k: self.k.max(o.k),
+            dominance_permille: self.dominance_permille.min(o.dominance_permille),
+        }
+    }
+}
+
+/// A refusal told to every other party of the session (issue 9): the refusing party puts it
+/// at the start of the reason of its abort notice, a wire frame (versioned header with the
+/// session id, reason capped at `net::frames::MAX_REASON` characters); a party that receives
+/// it logs REFUSE with the same rule, so every transcript holds the refusal.
+///
+/// Text form: `[igs-refuse/v1 session=<32 hex> party=<u16> rule=<rule id>]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefusalNotice {
+    /// The session (the plan's run id).
+    pub session: SessionId,
+    /// The refusing party.
+    pub party: PartyId,
+    /// The rule.
+    pub rule: audit::RefusalRule,
+}
+
+const NOTICE_PREFIX: &str = "[igs-refuse/v1 ";
+/// Longest notice body accepted by [`RefusalNotice::find`].
+const NOTICE_MAX: usize = 128;
+
+impl RefusalNotice {
+    /// The text form.
+    pub fn token(&self) -> String {
+        format!(
+            "{NOTICE_PREFIX}session={} party={} rule={}]",
+            to_hex(&self.session.0),
+            self.party.0,
+            self.rule.id()
+        )
+    }
+
+    /// The first notice in `text` (a peer's abort reason), if well formed.
+    pub fn find(text: &str) -> Option<Self> {
+        let start = text.find(NOTICE_PREFIX)?;
+        let rest = text.get(start + NOTICE_PREFIX.len()..)?;
+        let end = rest.get(..rest.len().min(NOTICE_MAX + 1))?.find(']')?;
+        let mut fields = rest.get(..end)?.split(' ');
+        let session = fields.next()?.strip_prefix("session=")?;
+        let party = fields.next()?.strip_prefix("party=")?;
+        let rule = fields.next()?.strip_prefix("rule=")?;
+        if fields.next().is_some() || session.len() != 32 {
+            return None;
+        }
+        let sid: [u8; 16] = crate::config::from_hex_bytes(session)?.try_into().ok()?;
+        if party.is_empty() || party.len() > 5 || !party.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Self {
+            session: SessionId(sid),
+            party: PartyId(party.parse().ok()?),
+            rule: audit::RefusalRule::from_id(rule)?,
+        })
+    }
 }
 
 /// No audit trail (tests of the transport, benches, processes without a plan).
@@ -175,6 +284,23 @@ impl RevealGate for NoAudit {
     }
     fn after_open(&self, _output: &str, _value: &[u8]) -> protocols::Result<()> {
         Ok(())
+    }
+    fn rules(&self, _output: &str) -> Option<DisclosureRules> {
+        None
+    }
+    fn disclosure_check(
+        &self,
+        outputs: &[&str],
+        rule: &str,
+        passed: bool,
+    ) -> protocols::Result<()> {
+        if passed {
+            return Ok(());
+        }
+        Err(ProtocolError::ApiMisuse(format!(
+            "disclosure check {rule} failed: {} withheld",
+            outputs.join(", ")
+        )))
     }
 }
 
@@ -229,8 +355,28 @@ impl PartyAuditor {
     }
 }
 
-fn refused(output: &str, e: &TranscriptError) -> ProtocolError {
-    ProtocolError::ApiMisuse(format!("reveal of `{output}` refused: {e}"))
+fn refused(notice: Option<RefusalNotice>, output: &str, e: &TranscriptError) -> ProtocolError {
+    let token = notice.map(|n| n.token() + " ").unwrap_or_default();
+    ProtocolError::ApiMisuse(format!("{token}reveal of `{output}` refused: {e}"))
+}
+
+impl PartyAuditor {
+    /// The notice this party sends when it refuses under `rule`.
+    fn notice(&self, e: &TranscriptError) -> Option<RefusalNotice> {
+        match e {
+            TranscriptError::Refused(r) => Some(RefusalNotice {
+                session: SessionId(self.plan.run_id().0),
+                party: self.me,
+                rule: r.rule,
+            }),
+            _ => None,
+        }
+    }
+
+    fn refused(&self, output: &str, e: &TranscriptError) -> ProtocolError {
+        self.transcript.mark_refused(e);
+        refused(self.notice(e), output, e)
+    }
 }
 
 impl RevealGate for PartyAuditor {
@@ -239,17 +385,65 @@ impl RevealGate for PartyAuditor {
         self.transcript.with(|w| {
             if let Some(o) = self.plan.output(output) {
                 // The static check: every contributing site's public cohort size is at least
-                // the output's k (in-MPC checks of secret values would be logged the same way).
+                // the output's k (the in-MPC checks of secret values are logged by
+                // `disclosure_check` before this).
                 let k = u64::from(o.k);
                 let passed = self.n_per_site().iter().all(|(_, n)| *n >= k);
                 w.check(output, "DISC-K", passed)
-                    .map_err(|e| refused(output, &e))?;
+                    .map_err(|e| self.refused(output, &e))?;
             }
             for r in &reqs {
-                w.authorize(r).map_err(|e| refused(output, &e))?;
+                w.authorize(r).map_err(|e| self.refused(output, &e))?;
             }
             Ok(())
         })
+    }
+
+    fn rules(&self, output: &str) -> Option<DisclosureRules> {
+        let o = self.plan.output(output)?;
+        let step = self.plan.plan().analyses.get(o.step as usize);
+        let dominance = step
+            .and_then(|a| a.params.get(audit::approval::PARAM_DOMINANCE))
+            .and_then(|v| match v {
+                audit::plan::Value::Uint(x) => u32::try_from(*x).ok(),
+                _ => None,
+            })
+            .unwrap_or(DisclosurePolicy::default().dominance_permille);
+        Some(DisclosureRules {
+            k: u64::from(o.k),
+            dominance_permille: dominance,
+        })
+    }
+
+    fn disclosure_check(
+        &self,
+        outputs: &[&str],
+        rule: &str,
+        passed: bool,
+    ) -> protocols::Result<()> {
+        let first = outputs.first().copied().unwrap_or_default();
+        self.transcript.with(|w| {
+            for o in outputs {
+                w.check(o, rule, passed).map_err(|e| refused(None, o, &e))?;
+            }
+            Ok::<(), ProtocolError>(())
+        })?;
+        if passed {
+            return Ok(());
+        }
+        let refusal = audit::Refusal {
+            rule: audit::RefusalRule::from_id(rule).unwrap_or(audit::RefusalRule::RevealUnchecked),
+            detail: format!(
+                "in-MPC disclosure check {rule} failed (only its pass bit was opened): {} \
+                 withheld",
+                outputs.join(", ")
+            ),
+        };
+        let e = match self.transcript.refuse(&refusal) {
+            Ok(()) => TranscriptError::Refused(refusal),
+            Err(e) => e,
+        };
+        Err(self.refused(first, &e))
     }
 
     fn after_open(&self, output: &str, value: &[u8]) -> protocols::Result<()> {
@@ -261,7 +455,8 @@ impl RevealGate for PartyAuditor {
         }
         self.transcript.with(|w| {
             for (r, salt) in reqs.iter().zip(&salts) {
-                w.reveal(r, value, salt).map_err(|e| refused(output, &e))?;
+                w.reveal(r, value, salt)
+                    .map_err(|e| self.refused(output, &e))?;
             }
             Ok(())
         })
@@ -808,7 +1003,7 @@ where
             rule: audit::RefusalRule::RevealNotInPlan,
             detail: format!("the job would reveal `{off}`, which the plan does not list"),
         };
-        let refused = transcript.with(|w| w.refuse(&refusal));
+        let refused = transcript.refuse(&refusal);
         let r: Result<Outcome<T>, SessionError> = Err(setup(refusal.to_string()));
         if let Err(e) = refused.and_then(|()| transcript.close(&r, key).map(|_| ())) {
             return (
@@ -822,6 +1017,26 @@ where
     let r = run_with_transcript(node, consortium, session, rng, Some(&transcript), |ctx| {
         job(ctx, &gate)
     });
+    // A peer refused (its abort notice carries the rule): log the same REFUSE here, so every
+    // party's transcript holds the refusal, then ABORT.
+    if let Err(e) = &r
+        && !transcript.has_refused()
+        && let Some(n) = RefusalNotice::find(&e.message)
+        && n.session == session
+        && n.party != me
+        && n.party.index() < plan.session_parties()
+    {
+        let refusal = audit::Refusal {
+            rule: n.rule,
+            detail: format!(
+                "refused at {}: told by its abort notice",
+                consortium.describe(n.party)
+            ),
+        };
+        if let Err(e) = transcript.refuse(&refusal) {
+            tracing::warn!(party = %consortium.describe(me), "transcript: {e}");
+        }
+    }
     if let Err(e) = transcript.close(&r, key) {
         return (
             Err(setup(format!("transcript: {e}"))),

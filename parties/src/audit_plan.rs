@@ -103,6 +103,12 @@ pub fn pooled_stats_plan(spec: &PooledStatsSpec) -> Result<CanonicalPlan, String
     params.insert("dataset".into(), Value::Text(spec.dataset.clone()));
     params.insert("columns".into(), Value::Texts(spec.columns.clone()));
     params.insert("repeat".into(), Value::Uint(u64::from(spec.repeat)));
+    // The in-MPC dominance bound (SECURITY-DESIGN default): every site approves it as at
+    // least as strict as its own, or refuses the plan.
+    params.insert(
+        audit::approval::PARAM_DOMINANCE.into(),
+        Value::Uint(u64::from(DisclosurePolicy::default().dominance_permille)),
+    );
     params.insert(
         "ring".into(),
         Value::Text("Z2^128, 40 fractional bits".into()),
