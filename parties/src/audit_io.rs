@@ -219,61 +219,6 @@ impl DisclosureRules {
     }
 }
 
-/// A refusal told to every other party of the session (issue 9): the refusing party puts it
-/// at the start of the reason of its abort notice, a wire frame (versioned header with the
-/// session id, reason capped at `net::frames::MAX_REASON` characters); a party that receives
-/// it logs REFUSE with the same rule, so every transcript holds the refusal.
-///
-/// Text form: `[igs-refuse/v1 session=<32 hex> party=<u16> rule=<rule id>]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RefusalNotice {
-    /// The session (the plan's run id).
-    pub session: SessionId,
-    /// The refusing party.
-    pub party: PartyId,
-    /// The rule.
-    pub rule: audit::RefusalRule,
-}
-
-const NOTICE_PREFIX: &str = "[igs-refuse/v1 ";
-/// Longest notice body accepted by [`RefusalNotice::find`].
-const NOTICE_MAX: usize = 128;
-
-impl RefusalNotice {
-    /// The text form.
-    pub fn token(&self) -> String {
-        format!(
-            "{NOTICE_PREFIX}session={} party={} rule={}]",
-            to_hex(&self.session.0),
-            self.party.0,
-            self.rule.id()
-        )
-    }
-
-    /// The first notice in `text` (a peer's abort reason), if well formed.
-    pub fn find(text: &str) -> Option<Self> {
-        let start = text.find(NOTICE_PREFIX)?;
-        let rest = text.get(start + NOTICE_PREFIX.len()..)?;
-        let end = rest.get(..rest.len().min(NOTICE_MAX + 1))?.find(']')?;
-        let mut fields = rest.get(..end)?.split(' ');
-        let session = fields.next()?.strip_prefix("session=")?;
-        let party = fields.next()?.strip_prefix("party=")?;
-        let rule = fields.next()?.strip_prefix("rule=")?;
-        if fields.next().is_some() || session.len() != 32 {
-            return None;
-        }
-        let sid: [u8; 16] = crate::config::from_hex_bytes(session)?.try_into().ok()?;
-        if party.is_empty() || party.len() > 5 || !party.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        Some(Self {
-            session: SessionId(sid),
-            party: PartyId(party.parse().ok()?),
-            rule: audit::RefusalRule::from_id(rule)?,
-        })
-    }
-}
-
 /// No audit trail (tests of the transport, benches, processes without a plan).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoAudit;

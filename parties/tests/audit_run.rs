@@ -416,6 +416,13 @@ fn crafted_dir(tag: &str, edit: impl Fn(&[String], &mut Vec<Vec<String>>)) -> Pa
             text += &(r.join("\t") + "\n");
         }
         std::fs::write(dir.join(path.file_name().unwrap()), text).unwrap();
+        // The genotype fileset too, so `sites = "auto"` finds the site.
+        let stem = path.file_name().unwrap().to_str().unwrap();
+        let site = stem.strip_suffix(".pheno.tsv").unwrap();
+        for ext in ["bed", "bim", "fam"] {
+            let f = format!("{site}.{ext}");
+            std::fs::copy(data_dir().join(&f), dir.join(&f)).unwrap();
+        }
     }
     dir
 }
@@ -547,5 +554,56 @@ fn small_cell_is_refused_by_every_party() {
     let (s, trail, parties) = refused_run(&dir, &["age", "disease"], 5);
     assert_refused_everywhere(&s, &trail, "DISC-CELLS", parties);
     assert_failed_checks(&trail, "DISC-CELLS", parties);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn daemons_refuse_a_dominated_column_and_the_trail_verifies() {
+    // The daemon path: `igs-mpc simulate` (every site's `Daemon`, the helper's and the
+    // coordinator of `run-plan`) on crafted data where one bmi dominates.
+    let dir = crafted_dir("daemon", |h, rows| {
+        let c = common::col(h, "bmi");
+        rows[0][c] = "10000000".into();
+    });
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        "version = 1\nsites = \"auto\"\n[[step]]\nkind = \"pooled-stats\"\ncolumns = [\"age\", \"bmi\", \"qt\"]\n",
+    )
+    .unwrap();
+    let out = dir.join("sim");
+    let e = parties::job::simulate::run(&parties::job::simulate::SimulateArgs {
+        job,
+        out: out.clone(),
+        data_dir: Some(dir.clone()),
+        timeout_ms: 5_000,
+    })
+    .unwrap_err();
+    assert!(e.contains("DISC-DOMINANCE"), "{e}");
+    let sites = discover_sites(&dir).unwrap();
+    // No result anywhere; the coordinator's co-signed trail and every party's copy verify and
+    // list the refusal at every party (the sites and the helper).
+    let runs: Vec<PathBuf> = std::fs::read_dir(out.join("results/transcripts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run_id = runs[0].file_name().unwrap().to_owned();
+    let mut trails = vec![runs[0].clone()];
+    for (site, _) in &sites {
+        let party = out.join("parties").join(site).join("out");
+        let results: Vec<_> = std::fs::read_dir(&party)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().ends_with(".json"))
+            .collect();
+        assert!(results.is_empty(), "{site} wrote {results:?}");
+        trails.push(party.join("transcripts").join(&run_id));
+    }
+    for t in &trails {
+        let s = verify_dir(t).unwrap();
+        assert!(s.to_string().contains("DISC-DOMINANCE"), "{s}");
+        assert_refused_everywhere(&s, t, "DISC-DOMINANCE", sites.len() + 1);
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
