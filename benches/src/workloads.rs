@@ -9,6 +9,7 @@ pub mod elementwise;
 pub mod g1;
 pub mod hemv;
 pub mod net;
+pub mod t12;
 pub mod w1;
 pub mod w2;
 pub mod w3;
@@ -61,6 +62,7 @@ pub const WORKLOADS: &[Workload] = &[
     hemv::HEMV,
     hemv::HEMV_DEALER,
     hemv::HEW5,
+    t12::T12,
 ];
 
 /// The workload called `name` (case-insensitive).
