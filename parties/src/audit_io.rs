@@ -1009,6 +1009,7 @@ pub mod daemon_io {
     use audit::record::PartySignature;
     use audit::{Approval, AuditBundle, CanonicalPlan, IdentityKey, RunRecord, RunRecordBody};
     use mpc_core::party::PartyId;
+    use sha2::Digest;
 
     use super::{AuditRun, TRANSCRIPTS_DIR, write_bundle};
     use crate::config::site::SiteConfig;
@@ -1152,6 +1153,25 @@ pub mod daemon_io {
             return Err("the run record differs from the one this party signed".into());
         }
         full_check(plan, approvals, &transcripts, &record)?;
+        // Its own certificate and the coordinator's as the control link's handshake presented
+        // it (the coordinator's trail has every party's).
+        let name_of = |der: &[u8]| {
+            let fp: [u8; 32] = sha2::Sha256::digest(der).into();
+            plan.plan()
+                .parties
+                .iter()
+                .find(|p| p.cert_sha256 == fp)
+                .map(|p| p.name.clone())
+        };
+        let mut certs = Vec::new();
+        for der in [Some(d.identity_cert().to_vec()), link.peer_cert_der()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(n) = name_of(&der) {
+                certs.push((n, der));
+            }
+        }
         write_bundle(
             trail,
             &AuditRun {
@@ -1159,7 +1179,7 @@ pub mod daemon_io {
                 approvals: approvals.to_vec(),
                 transcripts,
                 record: Some(record),
-                certs: Vec::new(),
+                certs,
             },
         )
     }
@@ -1176,6 +1196,7 @@ pub mod daemon_io {
         me: PartyId,
         trail: &Path,
         opts: &NetOptions,
+        certs: &[(String, Vec<u8>)],
     ) -> Result<(), String> {
         let approvals = check_go(plan, approvals)?;
         let body =
@@ -1232,7 +1253,7 @@ pub mod daemon_io {
                 approvals,
                 transcripts: transcripts.to_vec(),
                 record: Some(record),
-                certs: Vec::new(),
+                certs: certs.to_vec(),
             },
         )
     }

@@ -605,5 +605,23 @@ fn daemons_refuse_a_dominated_column_and_the_trail_verifies() {
         assert!(s.to_string().contains("DISC-DOMINANCE"), "{s}");
         assert_refused_everywhere(&s, t, "DISC-DOMINANCE", sites.len() + 1);
     }
+    // Certificates as the handshakes presented them, checked offline against the plan's pins:
+    // every party's and the coordinator's in the coordinator's trail, a site's own and the
+    // coordinator's in the site's.
+    let count = |t: &Path| std::fs::read_dir(t.join("certs")).unwrap().count();
+    assert_eq!(count(&trails[0]), sites.len() + 2);
+    for t in &trails[1..] {
+        assert_eq!(count(t), 2, "{}", t.display());
+    }
+    let certs: Vec<PathBuf> = {
+        let mut c: Vec<PathBuf> = std::fs::read_dir(trails[0].join("certs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        c.sort();
+        c
+    };
+    std::fs::copy(&certs[0], &certs[1]).unwrap();
+    assert_eq!(verify_dir(&trails[0]).unwrap_err().rule, "CERT-PIN");
     let _ = std::fs::remove_dir_all(dir);
 }
