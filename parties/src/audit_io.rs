@@ -27,7 +27,8 @@
 //! | `approval-P<i>-<name>.bin` | site i's signed approval |
 //! | `transcript-P<i>-<name>.bin` | party i's transcript with its signed tree head |
 //! | `run-record.bin` | the run record, signed by every party |
-//! | `certs/<name>.crt` | every party's certificate (PEM) |
+//! | `certs/<name>.crt` | every party's certificate (PEM; daemons: as the handshakes presented them) |
+//! | `salts-P<i>-<name>.tsv` | daemons only, party i's own directory: the salts of its REVEALs of non-public outputs ([`salts_tsv`]) |
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -105,6 +106,17 @@ pub struct SharedTranscript {
     writer: Arc<Mutex<TranscriptWriter>>,
     /// A REFUSE entry was logged (by this party's gate or for a peer's notice).
     refused: Arc<AtomicBool>,
+    /// Salts of the REVEAL entries of non-public outputs.
+    salts: Arc<Mutex<Vec<SaltRecord>>>,
+}
+
+impl std::fmt::Debug for SaltRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaltRecord")
+            .field("seq", &self.seq)
+            .field("output", &self.output)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SharedTranscript {
@@ -114,6 +126,7 @@ impl SharedTranscript {
             .map(|w| Self {
                 writer: Arc::new(Mutex::new(w)),
                 refused: Arc::new(AtomicBool::new(false)),
+                salts: Arc::new(Mutex::new(Vec::new())),
             })
             .map_err(|e| e.to_string())
     }
@@ -128,6 +141,21 @@ impl SharedTranscript {
     pub fn refuse(&self, refusal: &audit::Refusal) -> Result<(), TranscriptError> {
         self.refused.store(true, Ordering::SeqCst);
         self.with(|w| w.refuse(refusal))
+    }
+
+    fn keep_salt(&self, s: SaltRecord) {
+        self.salts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(s);
+    }
+
+    /// The salts of the REVEAL entries of non-public outputs so far.
+    pub fn salts(&self) -> Vec<SaltRecord> {
+        self.salts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// True once a REFUSE was logged (any gate refusal included).
@@ -395,17 +423,70 @@ impl RevealGate for PartyAuditor {
         let reqs = self.requests(output);
         let mut salts = Vec::new();
         for _ in &reqs {
-            let s = os_random_32().map_err(|e| ProtocolError::ApiMisuse(e.to_string()))?;
-            salts.push(RevealSalt::from_bytes(s));
+            let s = zeroize::Zeroizing::new(
+                os_random_32().map_err(|e| ProtocolError::ApiMisuse(e.to_string()))?,
+            );
+            salts.push(s);
         }
+        let public = self.plan.output(output).is_some_and(|o| o.public);
         self.transcript.with(|w| {
             for (r, salt) in reqs.iter().zip(&salts) {
-                w.reveal(r, value, salt)
+                let seq = w.len() as u64;
+                w.reveal(r, value, &RevealSalt::from_bytes(**salt))
                     .map_err(|e| self.refused(output, &e))?;
+                if !public {
+                    self.transcript.keep_salt(SaltRecord {
+                        seq,
+                        output: output.into(),
+                        recipient: r.recipient,
+                        salt: salt.clone(),
+                    });
+                }
             }
             Ok(())
         })
     }
+}
+
+/// The salt of one REVEAL entry of a non-public output, kept by the party that logged it so
+/// the value's recipient can later open the commitment to an auditor (with the value it
+/// received): `commitment = SHA-256("igs-reveal/v1" ‖ run id ‖ len(output) u64 LE ‖ output ‖
+/// salt ‖ value)`. Never in a transcript or a shared bundle; zeroized on drop.
+#[derive(Clone)]
+pub struct SaltRecord {
+    /// Sequence number of the REVEAL entry.
+    pub seq: u64,
+    /// The output.
+    pub output: String,
+    /// The recipient.
+    pub recipient: PartyId,
+    /// The salt.
+    pub salt: zeroize::Zeroizing<[u8; 32]>,
+}
+
+/// The salts file of a party (`salts-P<i>-<name>.tsv`, next to its transcript in its own
+/// trail directory only): a header line, then `seq, output, recipient, salt (hex)` per REVEAL
+/// of a non-public output.
+pub fn salts_tsv(salts: &[SaltRecord]) -> zeroize::Zeroizing<String> {
+    let mut out = zeroize::Zeroizing::new(String::from("seq\toutput\trecipient\tsalt_hex\n"));
+    for s in salts {
+        out.push_str(&format!(
+            "{}\t{}\tP{}\t{}\n",
+            s.seq,
+            s.output,
+            s.recipient.0,
+            to_hex(&s.salt[..])
+        ));
+    }
+    out
+}
+
+/// File name of a party's salts file.
+pub fn salts_file_name(plan: &CanonicalPlan, me: PartyId) -> String {
+    let name = plan
+        .party(me)
+        .map_or_else(|| format!("party{}", me.0), |p| p.name.clone());
+    format!("salts-P{}-{name}.tsv", me.0)
 }
 
 /// Everything a run leaves for the auditor.
@@ -852,6 +933,7 @@ where
                             plan,
                             approvals,
                             key,
+                            salts_file: None,
                         };
                         audited_party(&ctx, reveals, job)
                     })
@@ -910,6 +992,9 @@ pub struct PartyContext<'a> {
     pub approvals: &'a [Approval],
     /// Its identity key.
     pub key: &'a IdentityKey,
+    /// Where to write the salts of its REVEAL entries of non-public outputs
+    /// ([`salts_tsv`]; nothing is written when there are none).
+    pub salts_file: Option<PathBuf>,
 }
 
 /// One party of an audited session: checks every approval and the outputs the job declares
@@ -987,6 +1072,18 @@ where
             Err(setup(format!("transcript: {e}"))),
             transcript.to_bytes(),
         );
+    }
+    let salts = transcript.salts();
+    if let Some(path) = &c.salts_file
+        && !salts.is_empty()
+    {
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| crate::fsio::write_atomic(path, salts_tsv(&salts).as_bytes()));
+        if let Err(e) = written {
+            tracing::error!(party = %consortium.describe(me), "salts file {}: {e}", path.display());
+        }
     }
     (r, transcript.to_bytes())
 }
@@ -1256,5 +1353,89 @@ pub mod daemon_io {
                 certs: certs.to_vec(),
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod salt_tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+    use super::*;
+    use audit::plan::DuoTerm;
+    use audit::transcript::{Body, Record, parse, reveal_commitment};
+
+    /// A non-public output: its REVEAL holds only the commitment, and the kept salt opens it
+    /// (what the recipient shows an auditor with the value it received).
+    #[test]
+    fn salts_of_non_public_outputs_open_their_commitments() {
+        let parties: Vec<PlanParty> = ["a", "b", "helper"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| PlanParty {
+                name: (*n).into(),
+                role: if i < 2 { Role::Site } else { Role::Helper },
+                jurisdiction: "EEA".into(),
+                cert_sha256: [i as u8; 32],
+                verifying_key: [i as u8 + 1; 32],
+            })
+            .collect();
+        let plan = pooled_stats_plan(&PooledStatsSpec {
+            run_id: [9; 16],
+            dataset: "d".into(),
+            columns: vec!["x".into()],
+            repeat: 1,
+            parties: parties.clone(),
+            inputs: vec![
+                ("a".into(), 20, vec![DuoTerm::Gru]),
+                ("b".into(), 20, vec![DuoTerm::Gru]),
+            ],
+            purpose: "test".into(),
+            disease: None,
+            k: 5,
+            not_after: i64::MAX,
+            step_ms: 1000,
+        })
+        .unwrap();
+        let mut p = plan.plan().clone();
+        for o in &mut p.outputs {
+            o.public = false;
+        }
+        let plan = CanonicalPlan::new(p).unwrap();
+        let t = SharedTranscript::new(&plan, PartyId(0)).unwrap();
+        let gate = PartyAuditor::new(&plan, PartyId(0), &t);
+        gate.disclosure_check(&[OUTPUT_N], "DISC-CELLS", true)
+            .unwrap();
+        gate.before_open(OUTPUT_N).unwrap();
+        gate.after_open(OUTPUT_N, b"40").unwrap();
+        let salts = t.salts();
+        assert_eq!(salts.len(), 2, "one per recipient (the two sites)");
+        let entries: Vec<audit::transcript::Entry> = parse(&t.to_bytes())
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Entry(e, _) => Some(e),
+                Record::Head(_) => None,
+            })
+            .collect();
+        for s in &salts {
+            let e = &entries[s.seq as usize];
+            let Body::Reveal(rec) = &e.body else {
+                panic!("seq {} is not a REVEAL", s.seq)
+            };
+            assert_eq!(rec.value, None, "non-public: no clear value");
+            assert_eq!(rec.recipient, s.recipient.0);
+            let salt = RevealSalt::from_bytes(*s.salt);
+            assert_eq!(
+                reveal_commitment(&plan.run_id(), OUTPUT_N, &salt, b"40"),
+                rec.commitment
+            );
+            assert_ne!(
+                reveal_commitment(&plan.run_id(), OUTPUT_N, &salt, b"41"),
+                rec.commitment
+            );
+        }
+        let tsv = salts_tsv(&salts);
+        assert_eq!(tsv.lines().count(), 3);
+        assert!(tsv.contains(&to_hex(&salts[0].salt[..])));
+        assert_eq!(salts_file_name(&plan, PartyId(1)), "salts-P1-b.tsv");
     }
 }

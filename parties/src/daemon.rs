@@ -438,6 +438,11 @@ impl Running {
             plan: &self.audit,
             approvals: &self.approvals,
             key: &d.key,
+            // In this party's own trail directory only (never sent to anyone).
+            salts_file: Some(
+                transcripts_dir(&d.cfg.output_dir, &self.audit)
+                    .join(crate::audit_io::salts_file_name(&self.audit, d.node.me())),
+            ),
         };
         let reveals = [crate::audit_io::OUTPUT_N, crate::audit_io::OUTPUT_MOMENTS];
         let (r, transcript) = match self.plan.job() {

@@ -6,7 +6,10 @@
 //! party, the sequence number and the rule. A job that asks to reveal an output outside the
 //! plan is refused by every site, each transcript holds the REFUSE, and the session aborts;
 //! those transcripts still verify (they are authentic; the refusal and the aborts are what
-//! they show).
+//! they show). An undeclared reveal refused at one site's gate reaches every party through
+//! its abort notice. Crafted copies of the bundled data (a dominating value, a cell of 3) fail
+//! the in-MPC disclosure checks: every party refuses with the rule, nothing is opened, and the
+//! trail verifies and lists the refusal — in process and through the daemons of `simulate`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
