@@ -26,7 +26,8 @@
 //! Only what is static in the plan: every output's `k` against the site's minimum (never
 //! below [`K_FLOOR`]), the site's cohort sizes against its minimum site size, each aggregate's
 //! parameter count against `param_percent`% of the site's `n` (a public input: the plan's
-//! `n`), per-individual outputs only to their own site, no output to a helper (R9). Checks
+//! `n`), per-individual outputs only to their own site, no output to a helper (R9), and a step's declared dominance bound
+//! ([`PARAM_DOMINANCE`]) against the site's. Checks
 //! that need secret values (cell counts, dominance, subset sizes) run inside MPC later.
 //!
 //! # Query budget
@@ -55,6 +56,9 @@ use crate::plan::{CanonicalPlan, DuoTerm, OutputKind, Role, RunId};
 pub const APPROVAL_LIMIT: usize = 256;
 /// Largest ledger accepted by [`QueryLedger::decode`].
 pub const LEDGER_LIMIT: usize = 64 << 20;
+/// Analysis parameter: the step's in-MPC dominance bound in per mille (`Value::Uint`); a
+/// site refuses a plan whose bound exceeds its own `dominance_permille`.
+pub const PARAM_DOMINANCE: &str = "dominance_permille";
 /// No site may set its per-site minimum below this.
 pub const K_FLOOR: u32 = 3;
 
@@ -200,6 +204,12 @@ pub enum RefusalRule {
     RevealUnchecked,
     /// A reveal with fewer than k individuals at a site.
     RevealBelowK,
+    /// An in-MPC minimum-cell check failed (some secret count is between 1 and k − 1), or
+    /// the plan's cell threshold is below the site's.
+    DisclosureCells,
+    /// An in-MPC dominance check failed (one contribution above the plan's share of a sum),
+    /// or the plan's dominance bound is laxer than the site's.
+    DisclosureDominance,
 }
 
 impl RefusalRule {
@@ -231,7 +241,45 @@ impl RefusalRule {
             Self::RevealStep => "REVEAL-STEP",
             Self::RevealUnchecked => "REVEAL-UNCHECKED",
             Self::RevealBelowK => "REVEAL-BELOW-K",
+            Self::DisclosureCells => "DISC-CELLS",
+            Self::DisclosureDominance => "DISC-DOMINANCE",
         }
+    }
+
+    /// Every rule, in declaration order.
+    pub const ALL: [RefusalRule; 27] = [
+        Self::NotASite,
+        Self::PlanExpired,
+        Self::UnknownDataset,
+        Self::DuoPlanMismatch,
+        Self::DuoNoPermission,
+        Self::DuoDiseaseSpecific,
+        Self::DuoHealthMedical,
+        Self::DuoNoAncestry,
+        Self::DuoTimeLimit,
+        Self::DuoUnknownCode,
+        Self::JurisdictionAllShares,
+        Self::JurisdictionDealer,
+        Self::HelperOutput,
+        Self::DisclosureK,
+        Self::DisclosureSiteSize,
+        Self::DisclosureParameters,
+        Self::DisclosurePerIndividual,
+        Self::CohortSize,
+        Self::BudgetDifferencing,
+        Self::BudgetExhausted,
+        Self::RevealNotInPlan,
+        Self::RevealRecipient,
+        Self::RevealStep,
+        Self::RevealUnchecked,
+        Self::RevealBelowK,
+        Self::DisclosureCells,
+        Self::DisclosureDominance,
+    ];
+
+    /// The rule with stable id `id` (as [`Self::id`] prints it).
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.id() == id)
     }
 }
 
@@ -440,6 +488,22 @@ pub fn check_plan(
                 RefusalRule::CohortSize,
                 format!("plan says n = {} for {}", input.n, input.dataset),
             );
+        }
+    }
+    // The in-MPC dominance bound a step declares must be at least as strict as the site's.
+    for a in &p.analyses {
+        if let Some(v) = a.params.get(PARAM_DOMINANCE) {
+            let ok =
+                matches!(v, crate::plan::Value::Uint(x) if *x <= u64::from(d.dominance_permille));
+            if !ok {
+                return refuse(
+                    RefusalRule::DisclosureDominance,
+                    format!(
+                        "step {} allows a contribution above {}‰ of a sum",
+                        a.name, d.dominance_permille
+                    ),
+                );
+            }
         }
     }
     for o in &p.outputs {

@@ -557,6 +557,31 @@ fn duo_refusals() {
 }
 
 #[test]
+fn dominance_bound_laxer_than_the_site_is_refused() {
+    use audit::approval::PARAM_DOMINANCE;
+    use audit::plan::Value;
+    let l = &mut QueryLedger::new("x");
+    let with = |v: Value| {
+        let mut p = plan0();
+        p.analyses[0].params.insert(PARAM_DOMINANCE.into(), v);
+        p
+    };
+    let site = DisclosurePolicy::default().dominance_permille;
+    // At the site's bound or stricter: approved; laxer, or not a number: refused.
+    assert_eq!(refusal(with(Value::Uint(u64::from(site))), 0, l, NOW), None);
+    assert_eq!(refusal(with(Value::Uint(500)), 0, l, NOW), None);
+    for bad in [Value::Uint(u64::from(site) + 1), Value::Text("900".into())] {
+        assert_eq!(
+            refusal(with(bad), 0, l, NOW),
+            Some(RefusalRule::DisclosureDominance)
+        );
+    }
+    for r in RefusalRule::ALL {
+        assert_eq!(RefusalRule::from_id(r.id()), Some(r));
+    }
+}
+
+#[test]
 fn jurisdiction_refusals() {
     let l = &mut QueryLedger::new("x");
     // Dealer and site-dk in the UK: for site-se's data the dealer plus a computing party

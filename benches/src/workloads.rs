@@ -10,6 +10,7 @@ pub mod fit;
 pub mod g1;
 pub mod hemv;
 pub mod net;
+pub mod t12;
 pub mod w1;
 pub mod w2;
 pub mod w3;
@@ -63,6 +64,7 @@ pub const WORKLOADS: &[Workload] = &[
     hemv::HEMV_DEALER,
     hemv::HEW5,
     fit::FIT,
+    t12::T12,
 ];
 
 /// The workload called `name` (case-insensitive).

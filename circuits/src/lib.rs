@@ -15,11 +15,14 @@
 //! scoring, PRS standardisation, linear and logistic IGS), [`cox`] (Cox proportional hazards
 //! IGS, Breslow ties, by secure sort and Newton), [`evaluate`] (pooled AUC with
 //! DeLong SE by secure shuffle and sort, calibration, Hosmer–Lemeshow, per-site R² and
-//! Nagelkerke R²), [`cv`] (leave-one-site-out cross-validation of the ridge penalty).
+//! Nagelkerke R²), [`cv`] (leave-one-site-out cross-validation of the ridge penalty),
+//! [`disclosure`] (in-MPC disclosure checks: minimum cell count, dominance; one opened bit
+//! each).
 
 mod checks;
 pub mod cox;
 pub mod cv;
+pub mod disclosure;
 pub mod evaluate;
 pub mod fit;
 pub mod gwas;

@@ -27,10 +27,12 @@
 //! | `approval-P<i>-<name>.bin` | site i's signed approval |
 //! | `transcript-P<i>-<name>.bin` | party i's transcript with its signed tree head |
 //! | `run-record.bin` | the run record, signed by every party |
-//! | `certs/<name>.crt` | every party's certificate (PEM) |
+//! | `certs/<name>.crt` | every party's certificate (PEM; daemons: as the handshakes presented them) |
+//! | `salts-P<i>-<name>.tsv` | daemons only, party i's own directory: the salts of its REVEALs of non-public outputs ([`salts_tsv`]) |
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -100,20 +102,71 @@ pub fn check_all_approvals(
 
 /// One party's transcript, shared between its channel (frames) and its job (checks, reveals).
 #[derive(Clone, Debug)]
-pub struct SharedTranscript(Arc<Mutex<TranscriptWriter>>);
+pub struct SharedTranscript {
+    writer: Arc<Mutex<TranscriptWriter>>,
+    /// A REFUSE entry was logged (by this party's gate or for a peer's notice).
+    refused: Arc<AtomicBool>,
+    /// Salts of the REVEAL entries of non-public outputs.
+    salts: Arc<Mutex<Vec<SaltRecord>>>,
+}
+
+impl std::fmt::Debug for SaltRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaltRecord")
+            .field("seq", &self.seq)
+            .field("output", &self.output)
+            .finish_non_exhaustive()
+    }
+}
 
 impl SharedTranscript {
     /// A new transcript of `me` for `plan`.
     pub fn new(plan: &CanonicalPlan, me: PartyId) -> Result<Self, String> {
         TranscriptWriter::new(plan, me)
-            .map(|w| Self(Arc::new(Mutex::new(w))))
+            .map(|w| Self {
+                writer: Arc::new(Mutex::new(w)),
+                refused: Arc::new(AtomicBool::new(false)),
+                salts: Arc::new(Mutex::new(Vec::new())),
+            })
             .map_err(|e| e.to_string())
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut TranscriptWriter) -> R) -> R {
-        let mut w = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         w.set_time(now_ms());
         f(&mut w)
+    }
+
+    /// Logs REFUSE.
+    pub fn refuse(&self, refusal: &audit::Refusal) -> Result<(), TranscriptError> {
+        self.refused.store(true, Ordering::SeqCst);
+        self.with(|w| w.refuse(refusal))
+    }
+
+    fn keep_salt(&self, s: SaltRecord) {
+        self.salts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(s);
+    }
+
+    /// The salts of the REVEAL entries of non-public outputs so far.
+    pub fn salts(&self) -> Vec<SaltRecord> {
+        self.salts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// True once a REFUSE was logged (any gate refusal included).
+    pub fn has_refused(&self) -> bool {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    fn mark_refused(&self, e: &TranscriptError) {
+        if matches!(e, TranscriptError::Refused(_)) {
+            self.refused.store(true, Ordering::SeqCst);
+        }
     }
 
     /// Logs a HANDSHAKE per peer (the pinned certificate the transport checked) and attaches
@@ -163,6 +216,35 @@ pub trait RevealGate: Sync {
     fn before_open(&self, output: &str) -> protocols::Result<()>;
     /// After the opening, before the value is handed to anyone: one REVEAL per recipient.
     fn after_open(&self, output: &str, value: &[u8]) -> protocols::Result<()>;
+    /// The thresholds of the in-MPC disclosure checks the plan requires before `output` is
+    /// opened (`None`: no plan, no in-MPC checks).
+    fn rules(&self, output: &str) -> Option<DisclosureRules>;
+    /// Logs the opened bit of an in-MPC check (`rule`, e.g. `circuits::disclosure::RULE_CELLS`)
+    /// for every output it guards. On failure: REFUSE with the rule, and `Err` carrying a
+    /// [`RefusalNotice`] (the job must stop; none of the outputs is opened, and the session's
+    /// abort notice tells every other party).
+    fn disclosure_check(&self, outputs: &[&str], rule: &str, passed: bool)
+    -> protocols::Result<()>;
+}
+
+/// Thresholds of the in-MPC disclosure checks of one output, from the approved plan: every
+/// site approved them as at least as strict as its own policy (the strictest site wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisclosureRules {
+    /// Minimum individuals per cell (0 allowed, as an empty cell).
+    pub k: u64,
+    /// Largest single contribution to a sum, in per mille of the pooled total.
+    pub dominance_permille: u32,
+}
+
+impl DisclosureRules {
+    /// The stricter of two.
+    pub fn strictest(self, o: Self) -> Self {
+        Self {
+            k: self.k.max(o.k),
+            dominance_permille: self.dominance_permille.min(o.dominance_permille),
+        }
+    }
 }
 
 /// No audit trail (tests of the transport, benches, processes without a plan).
@@ -175,6 +257,23 @@ impl RevealGate for NoAudit {
     }
     fn after_open(&self, _output: &str, _value: &[u8]) -> protocols::Result<()> {
         Ok(())
+    }
+    fn rules(&self, _output: &str) -> Option<DisclosureRules> {
+        None
+    }
+    fn disclosure_check(
+        &self,
+        outputs: &[&str],
+        rule: &str,
+        passed: bool,
+    ) -> protocols::Result<()> {
+        if passed {
+            return Ok(());
+        }
+        Err(ProtocolError::ApiMisuse(format!(
+            "disclosure check {rule} failed: {} withheld",
+            outputs.join(", ")
+        )))
     }
 }
 
@@ -229,8 +328,28 @@ impl PartyAuditor {
     }
 }
 
-fn refused(output: &str, e: &TranscriptError) -> ProtocolError {
-    ProtocolError::ApiMisuse(format!("reveal of `{output}` refused: {e}"))
+fn refused(notice: Option<RefusalNotice>, output: &str, e: &TranscriptError) -> ProtocolError {
+    let token = notice.map(|n| n.token() + " ").unwrap_or_default();
+    ProtocolError::ApiMisuse(format!("{token}reveal of `{output}` refused: {e}"))
+}
+
+impl PartyAuditor {
+    /// The notice this party sends when it refuses under `rule`.
+    fn notice(&self, e: &TranscriptError) -> Option<RefusalNotice> {
+        match e {
+            TranscriptError::Refused(r) => Some(RefusalNotice {
+                session: SessionId(self.plan.run_id().0),
+                party: self.me,
+                rule: r.rule,
+            }),
+            _ => None,
+        }
+    }
+
+    fn refused(&self, output: &str, e: &TranscriptError) -> ProtocolError {
+        self.transcript.mark_refused(e);
+        refused(self.notice(e), output, e)
+    }
 }
 
 impl RevealGate for PartyAuditor {
@@ -239,33 +358,135 @@ impl RevealGate for PartyAuditor {
         self.transcript.with(|w| {
             if let Some(o) = self.plan.output(output) {
                 // The static check: every contributing site's public cohort size is at least
-                // the output's k (in-MPC checks of secret values would be logged the same way).
+                // the output's k (the in-MPC checks of secret values are logged by
+                // `disclosure_check` before this).
                 let k = u64::from(o.k);
                 let passed = self.n_per_site().iter().all(|(_, n)| *n >= k);
                 w.check(output, "DISC-K", passed)
-                    .map_err(|e| refused(output, &e))?;
+                    .map_err(|e| self.refused(output, &e))?;
             }
             for r in &reqs {
-                w.authorize(r).map_err(|e| refused(output, &e))?;
+                w.authorize(r).map_err(|e| self.refused(output, &e))?;
             }
             Ok(())
         })
+    }
+
+    fn rules(&self, output: &str) -> Option<DisclosureRules> {
+        let o = self.plan.output(output)?;
+        let step = self.plan.plan().analyses.get(o.step as usize);
+        let dominance = step
+            .and_then(|a| a.params.get(audit::approval::PARAM_DOMINANCE))
+            .and_then(|v| match v {
+                audit::plan::Value::Uint(x) => u32::try_from(*x).ok(),
+                _ => None,
+            })
+            .unwrap_or(DisclosurePolicy::default().dominance_permille);
+        Some(DisclosureRules {
+            k: u64::from(o.k),
+            dominance_permille: dominance,
+        })
+    }
+
+    fn disclosure_check(
+        &self,
+        outputs: &[&str],
+        rule: &str,
+        passed: bool,
+    ) -> protocols::Result<()> {
+        let first = outputs.first().copied().unwrap_or_default();
+        self.transcript.with(|w| {
+            for o in outputs {
+                w.check(o, rule, passed).map_err(|e| refused(None, o, &e))?;
+            }
+            Ok::<(), ProtocolError>(())
+        })?;
+        if passed {
+            return Ok(());
+        }
+        let refusal = audit::Refusal {
+            rule: audit::RefusalRule::from_id(rule).unwrap_or(audit::RefusalRule::RevealUnchecked),
+            detail: format!(
+                "in-MPC disclosure check {rule} failed (only its pass bit was opened): {} \
+                 withheld",
+                outputs.join(", ")
+            ),
+        };
+        let e = match self.transcript.refuse(&refusal) {
+            Ok(()) => TranscriptError::Refused(refusal),
+            Err(e) => e,
+        };
+        Err(self.refused(first, &e))
     }
 
     fn after_open(&self, output: &str, value: &[u8]) -> protocols::Result<()> {
         let reqs = self.requests(output);
         let mut salts = Vec::new();
         for _ in &reqs {
-            let s = os_random_32().map_err(|e| ProtocolError::ApiMisuse(e.to_string()))?;
-            salts.push(RevealSalt::from_bytes(s));
+            let s = zeroize::Zeroizing::new(
+                os_random_32().map_err(|e| ProtocolError::ApiMisuse(e.to_string()))?,
+            );
+            salts.push(s);
         }
+        let public = self.plan.output(output).is_some_and(|o| o.public);
         self.transcript.with(|w| {
             for (r, salt) in reqs.iter().zip(&salts) {
-                w.reveal(r, value, salt).map_err(|e| refused(output, &e))?;
+                let seq = w.len() as u64;
+                w.reveal(r, value, &RevealSalt::from_bytes(**salt))
+                    .map_err(|e| self.refused(output, &e))?;
+                if !public {
+                    self.transcript.keep_salt(SaltRecord {
+                        seq,
+                        output: output.into(),
+                        recipient: r.recipient,
+                        salt: salt.clone(),
+                    });
+                }
             }
             Ok(())
         })
     }
+}
+
+/// The salt of one REVEAL entry of a non-public output, kept by the party that logged it so
+/// the value's recipient can later open the commitment to an auditor (with the value it
+/// received): `commitment = SHA-256("igs-reveal/v1" ‖ run id ‖ len(output) u64 LE ‖ output ‖
+/// salt ‖ value)`. Never in a transcript or a shared bundle; zeroized on drop.
+#[derive(Clone)]
+pub struct SaltRecord {
+    /// Sequence number of the REVEAL entry.
+    pub seq: u64,
+    /// The output.
+    pub output: String,
+    /// The recipient.
+    pub recipient: PartyId,
+    /// The salt.
+    pub salt: zeroize::Zeroizing<[u8; 32]>,
+}
+
+/// The salts file of a party (`salts-P<i>-<name>.tsv`, next to its transcript in its own
+/// trail directory only): a header line, then `seq, output, recipient, salt (hex)` per REVEAL
+/// of a non-public output.
+pub fn salts_tsv(salts: &[SaltRecord]) -> zeroize::Zeroizing<String> {
+    let mut out = zeroize::Zeroizing::new(String::from("seq\toutput\trecipient\tsalt_hex\n"));
+    for s in salts {
+        out.push_str(&format!(
+            "{}\t{}\tP{}\t{}\n",
+            s.seq,
+            s.output,
+            s.recipient.0,
+            to_hex(&s.salt[..])
+        ));
+    }
+    out
+}
+
+/// File name of a party's salts file.
+pub fn salts_file_name(plan: &CanonicalPlan, me: PartyId) -> String {
+    let name = plan
+        .party(me)
+        .map_or_else(|| format!("party{}", me.0), |p| p.name.clone());
+    format!("salts-P{}-{name}.tsv", me.0)
 }
 
 /// Everything a run leaves for the auditor.
@@ -712,6 +933,7 @@ where
                             plan,
                             approvals,
                             key,
+                            salts_file: None,
                         };
                         audited_party(&ctx, reveals, job)
                     })
@@ -770,6 +992,9 @@ pub struct PartyContext<'a> {
     pub approvals: &'a [Approval],
     /// Its identity key.
     pub key: &'a IdentityKey,
+    /// Where to write the salts of its REVEAL entries of non-public outputs
+    /// ([`salts_tsv`]; nothing is written when there are none).
+    pub salts_file: Option<PathBuf>,
 }
 
 /// One party of an audited session: checks every approval and the outputs the job declares
@@ -808,7 +1033,7 @@ where
             rule: audit::RefusalRule::RevealNotInPlan,
             detail: format!("the job would reveal `{off}`, which the plan does not list"),
         };
-        let refused = transcript.with(|w| w.refuse(&refusal));
+        let refused = transcript.refuse(&refusal);
         let r: Result<Outcome<T>, SessionError> = Err(setup(refusal.to_string()));
         if let Err(e) = refused.and_then(|()| transcript.close(&r, key).map(|_| ())) {
             return (
@@ -822,11 +1047,43 @@ where
     let r = run_with_transcript(node, consortium, session, rng, Some(&transcript), |ctx| {
         job(ctx, &gate)
     });
+    // A peer refused (its abort notice carries the rule): log the same REFUSE here, so every
+    // party's transcript holds the refusal, then ABORT.
+    if let Err(e) = &r
+        && !transcript.has_refused()
+        && let Some(n) = RefusalNotice::find(&e.message)
+        && n.session == session
+        && n.party != me
+        && n.party.index() < plan.session_parties()
+    {
+        let refusal = audit::Refusal {
+            rule: n.rule,
+            detail: format!(
+                "refused at {}: told by its abort notice",
+                consortium.describe(n.party)
+            ),
+        };
+        if let Err(e) = transcript.refuse(&refusal) {
+            tracing::warn!(party = %consortium.describe(me), "transcript: {e}");
+        }
+    }
     if let Err(e) = transcript.close(&r, key) {
         return (
             Err(setup(format!("transcript: {e}"))),
             transcript.to_bytes(),
         );
+    }
+    let salts = transcript.salts();
+    if let Some(path) = &c.salts_file
+        && !salts.is_empty()
+    {
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| crate::fsio::write_atomic(path, salts_tsv(&salts).as_bytes()));
+        if let Err(e) = written {
+            tracing::error!(party = %consortium.describe(me), "salts file {}: {e}", path.display());
+        }
     }
     (r, transcript.to_bytes())
 }
@@ -849,6 +1106,7 @@ pub mod daemon_io {
     use audit::record::PartySignature;
     use audit::{Approval, AuditBundle, CanonicalPlan, IdentityKey, RunRecord, RunRecordBody};
     use mpc_core::party::PartyId;
+    use sha2::Digest;
 
     use super::{AuditRun, TRANSCRIPTS_DIR, write_bundle};
     use crate::config::site::SiteConfig;
@@ -992,6 +1250,25 @@ pub mod daemon_io {
             return Err("the run record differs from the one this party signed".into());
         }
         full_check(plan, approvals, &transcripts, &record)?;
+        // Its own certificate and the coordinator's as the control link's handshake presented
+        // it (the coordinator's trail has every party's).
+        let name_of = |der: &[u8]| {
+            let fp: [u8; 32] = sha2::Sha256::digest(der).into();
+            plan.plan()
+                .parties
+                .iter()
+                .find(|p| p.cert_sha256 == fp)
+                .map(|p| p.name.clone())
+        };
+        let mut certs = Vec::new();
+        for der in [Some(d.identity_cert().to_vec()), link.peer_cert_der()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(n) = name_of(&der) {
+                certs.push((n, der));
+            }
+        }
         write_bundle(
             trail,
             &AuditRun {
@@ -999,7 +1276,7 @@ pub mod daemon_io {
                 approvals: approvals.to_vec(),
                 transcripts,
                 record: Some(record),
-                certs: Vec::new(),
+                certs,
             },
         )
     }
@@ -1016,6 +1293,7 @@ pub mod daemon_io {
         me: PartyId,
         trail: &Path,
         opts: &NetOptions,
+        certs: &[(String, Vec<u8>)],
     ) -> Result<(), String> {
         let approvals = check_go(plan, approvals)?;
         let body =
@@ -1072,8 +1350,92 @@ pub mod daemon_io {
                 approvals,
                 transcripts: transcripts.to_vec(),
                 record: Some(record),
-                certs: Vec::new(),
+                certs: certs.to_vec(),
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod salt_tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+    use super::*;
+    use audit::plan::DuoTerm;
+    use audit::transcript::{Body, Record, parse, reveal_commitment};
+
+    /// A non-public output: its REVEAL holds only the commitment, and the kept salt opens it
+    /// (what the recipient shows an auditor with the value it received).
+    #[test]
+    fn salts_of_non_public_outputs_open_their_commitments() {
+        let parties: Vec<PlanParty> = ["a", "b", "helper"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| PlanParty {
+                name: (*n).into(),
+                role: if i < 2 { Role::Site } else { Role::Helper },
+                jurisdiction: "EEA".into(),
+                cert_sha256: [i as u8; 32],
+                verifying_key: [i as u8 + 1; 32],
+            })
+            .collect();
+        let plan = pooled_stats_plan(&PooledStatsSpec {
+            run_id: [9; 16],
+            dataset: "d".into(),
+            columns: vec!["x".into()],
+            repeat: 1,
+            parties: parties.clone(),
+            inputs: vec![
+                ("a".into(), 20, vec![DuoTerm::Gru]),
+                ("b".into(), 20, vec![DuoTerm::Gru]),
+            ],
+            purpose: "test".into(),
+            disease: None,
+            k: 5,
+            not_after: i64::MAX,
+            step_ms: 1000,
+        })
+        .unwrap();
+        let mut p = plan.plan().clone();
+        for o in &mut p.outputs {
+            o.public = false;
+        }
+        let plan = CanonicalPlan::new(p).unwrap();
+        let t = SharedTranscript::new(&plan, PartyId(0)).unwrap();
+        let gate = PartyAuditor::new(&plan, PartyId(0), &t);
+        gate.disclosure_check(&[OUTPUT_N], "DISC-CELLS", true)
+            .unwrap();
+        gate.before_open(OUTPUT_N).unwrap();
+        gate.after_open(OUTPUT_N, b"40").unwrap();
+        let salts = t.salts();
+        assert_eq!(salts.len(), 2, "one per recipient (the two sites)");
+        let entries: Vec<audit::transcript::Entry> = parse(&t.to_bytes())
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Entry(e, _) => Some(e),
+                Record::Head(_) => None,
+            })
+            .collect();
+        for s in &salts {
+            let e = &entries[s.seq as usize];
+            let Body::Reveal(rec) = &e.body else {
+                panic!("seq {} is not a REVEAL", s.seq)
+            };
+            assert_eq!(rec.value, None, "non-public: no clear value");
+            assert_eq!(rec.recipient, s.recipient.0);
+            let salt = RevealSalt::from_bytes(*s.salt);
+            assert_eq!(
+                reveal_commitment(&plan.run_id(), OUTPUT_N, &salt, b"40"),
+                rec.commitment
+            );
+            assert_ne!(
+                reveal_commitment(&plan.run_id(), OUTPUT_N, &salt, b"41"),
+                rec.commitment
+            );
+        }
+        let tsv = salts_tsv(&salts);
+        assert_eq!(tsv.lines().count(), 3);
+        assert!(tsv.contains(&to_hex(&salts[0].salt[..])));
+        assert_eq!(salts_file_name(&plan, PartyId(1)), "salts-P1-b.tsv");
     }
 }

@@ -9,6 +9,9 @@ use audit::plan::{
 };
 use audit::{CanonicalPlan, DisclosurePolicy, RunId};
 
+use mpc_core::party::PartyId;
+use mpc_core::wire::SessionId;
+
 use crate::config::Role;
 
 /// Output: column sums and `N·Q − S·Sᵀ` (from which the means and the covariance follow).
@@ -103,6 +106,12 @@ pub fn pooled_stats_plan(spec: &PooledStatsSpec) -> Result<CanonicalPlan, String
     params.insert("dataset".into(), Value::Text(spec.dataset.clone()));
     params.insert("columns".into(), Value::Texts(spec.columns.clone()));
     params.insert("repeat".into(), Value::Uint(u64::from(spec.repeat)));
+    // The in-MPC dominance bound (SECURITY-DESIGN default): every site approves it as at
+    // least as strict as its own, or refuses the plan.
+    params.insert(
+        audit::approval::PARAM_DOMINANCE.into(),
+        Value::Uint(u64::from(DisclosurePolicy::default().dominance_permille)),
+    );
     params.insert(
         "ring".into(),
         Value::Text("Z2^128, 40 fractional bits".into()),
@@ -224,4 +233,89 @@ pub fn disclosure_policy(t: &toml::Table) -> Result<DisclosurePolicy, String> {
         }
     }
     Ok(p)
+}
+
+/// A refusal told to every other party of the session (issue 9): the refusing party puts it
+/// at the start of the reason of its abort notice, a wire frame (versioned header with the
+/// session id, reason capped at `net::frames::MAX_REASON` characters); a party that receives
+/// it logs REFUSE with the same rule, so every transcript holds the refusal.
+///
+/// Text form: `[igs-refuse/v1 session=<32 hex> party=<u16> rule=<rule id>]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefusalNotice {
+    /// The session (the plan's run id).
+    pub session: SessionId,
+    /// The refusing party.
+    pub party: PartyId,
+    /// The rule.
+    pub rule: audit::RefusalRule,
+}
+
+const NOTICE_PREFIX: &str = "[igs-refuse/v1 ";
+/// Longest notice body accepted by [`RefusalNotice::find`].
+const NOTICE_MAX: usize = 128;
+
+impl RefusalNotice {
+    /// The text form.
+    pub fn token(&self) -> String {
+        format!(
+            "{NOTICE_PREFIX}session={} party={} rule={}]",
+            crate::config::to_hex(&self.session.0),
+            self.party.0,
+            self.rule.id()
+        )
+    }
+
+    /// The first notice in `text` (a peer's abort reason), if well formed.
+    pub fn find(text: &str) -> Option<Self> {
+        let start = text.find(NOTICE_PREFIX)?;
+        let rest = text.get(start + NOTICE_PREFIX.len()..)?;
+        let end = rest.get(..rest.len().min(NOTICE_MAX + 1))?.find(']')?;
+        let mut fields = rest.get(..end)?.split(' ');
+        let session = fields.next()?.strip_prefix("session=")?;
+        let party = fields.next()?.strip_prefix("party=")?;
+        let rule = fields.next()?.strip_prefix("rule=")?;
+        if fields.next().is_some() || session.len() != 32 {
+            return None;
+        }
+        let sid: [u8; 16] = crate::config::from_hex_bytes(session)?.try_into().ok()?;
+        if party.is_empty() || party.len() > 5 || !party.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Self {
+            session: SessionId(sid),
+            party: PartyId(party.parse().ok()?),
+            rule: audit::RefusalRule::from_id(rule)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod notice_tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+    use super::*;
+
+    #[test]
+    fn refusal_notice_round_trip_and_rejects() {
+        let n = RefusalNotice {
+            session: SessionId([0xab; 16]),
+            party: PartyId(2),
+            rule: audit::RefusalRule::DisclosureDominance,
+        };
+        let t = n.token();
+        // Found inside a longer (nested) abort reason.
+        let text = format!("session failed: x (P0) aborted: API misuse: {t} reveal refused");
+        assert_eq!(RefusalNotice::find(&text), Some(n));
+        for bad in [
+            t.replace("v1", "v2"),
+            t.replace("rule=DISC-DOMINANCE", "rule=NO-SUCH-RULE"),
+            t.replace("party=2", "party=99999999"),
+            t.replace("party=2", "party=-1"),
+            t.replace(&"ab".repeat(16), &"ab".repeat(15)),
+            t.replace(']', " extra]"),
+            t.trim_end_matches(']').to_owned(),
+        ] {
+            assert_eq!(RefusalNotice::find(&bad), None, "{bad}");
+        }
+    }
 }

@@ -438,6 +438,11 @@ impl Running {
             plan: &self.audit,
             approvals: &self.approvals,
             key: &d.key,
+            // In this party's own trail directory only (never sent to anyone).
+            salts_file: Some(
+                transcripts_dir(&d.cfg.output_dir, &self.audit)
+                    .join(crate::audit_io::salts_file_name(&self.audit, d.node.me())),
+            ),
         };
         let reveals = [crate::audit_io::OUTPUT_N, crate::audit_io::OUTPUT_MOMENTS];
         let (r, transcript) = match self.plan.job() {
@@ -572,6 +577,11 @@ impl Daemon {
     /// This party's identity key (approvals, tree heads, the run record).
     pub fn key(&self) -> &audit::IdentityKey {
         &self.key
+    }
+
+    /// This party's certificate (DER).
+    pub fn identity_cert(&self) -> &[u8] {
+        self.node.identity().cert()
     }
 
     /// This party's id.
@@ -738,6 +748,7 @@ pub fn run_plan(a: &RunPlanArgs) -> Result<PathBuf, String> {
     let session = SessionId(plan.run_id());
     let sid = to_hex(&session.0);
     tracing::info!(coordinator = %a.name, plan = %hash, session = %sid, "proposing: {}", plan.describe());
+    let cert = identity.cert().to_vec();
     let coord = Coordinator::new(&consortium, identity, opts.clone()).map_err(|e| e.to_string())?;
     let trail = transcripts_dir(&a.out, &audit);
     let job = CoordinatorJob {
@@ -745,6 +756,7 @@ pub fn run_plan(a: &RunPlanArgs) -> Result<PathBuf, String> {
         key: &key,
         me,
         trail: &trail,
+        cert,
     };
     let r = drive(
         &coord,
@@ -774,6 +786,15 @@ struct CoordinatorJob<'a> {
     key: &'a audit::IdentityKey,
     me: mpc_core::party::PartyId,
     trail: &'a std::path::Path,
+    /// The coordinator's own certificate (DER), for `certs/`.
+    cert: Vec<u8>,
+}
+
+/// The coordinator's name in the plan.
+fn a_name(job: &CoordinatorJob<'_>) -> String {
+    job.audit
+        .party(job.me)
+        .map_or_else(|| "coordinator".to_owned(), |p| p.name.clone())
 }
 
 #[allow(clippy::too_many_arguments, reason = "the whole run")]
@@ -788,10 +809,15 @@ fn drive(
     job: &CoordinatorJob<'_>,
 ) -> Result<JobResult, String> {
     let mut links = Vec::new();
+    // Every certificate as the handshakes presented it (pinned), for the trail's `certs/`.
+    let mut certs = vec![(a_name(job), job.cert.clone())];
     for p in consortium.parties() {
         let mut link = coord
             .dial(p, session)
             .map_err(|e| format!("cannot reach {}: {e}", p.name))?;
+        if let Some(der) = link.peer_cert_der() {
+            certs.push((p.name.clone(), der));
+        }
         link.send(
             &ToParty::Propose {
                 plan: bytes.to_vec(),
@@ -946,7 +972,7 @@ fn drive(
     match transcripts {
         Some(t) if links.len() == total => {
             match crate::audit_io::daemon_io::coordinator_sign_round(
-                &mut links, job.audit, &approvals, &t, job.key, job.me, job.trail, opts,
+                &mut links, job.audit, &approvals, &t, job.key, job.me, job.trail, opts, &certs,
             ) {
                 Ok(()) => eprintln!(
                     "run-plan: run record co-signed by every party; audit files in {}",

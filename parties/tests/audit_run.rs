@@ -6,7 +6,10 @@
 //! party, the sequence number and the rule. A job that asks to reveal an output outside the
 //! plan is refused by every site, each transcript holds the REFUSE, and the session aborts;
 //! those transcripts still verify (they are authentic; the refusal and the aborts are what
-//! they show).
+//! they show). An undeclared reveal refused at one site's gate reaches every party through
+//! its abort notice. Crafted copies of the bundled data (a dominating value, a cell of 3) fail
+//! the in-MPC disclosure checks: every party refuses with the rule, nothing is opened, and the
+//! trail verifies and lists the refusal — in process and through the daemons of `simulate`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -59,11 +62,19 @@ fn plan_for(
     tables: &[Table],
     run: u8,
 ) -> impl FnOnce(&[PlanParty]) -> Result<CanonicalPlan, String> + '_ {
+    plan_with(tables, run, &COLUMNS)
+}
+
+fn plan_with<'a>(
+    tables: &'a [Table],
+    run: u8,
+    columns: &'a [&'a str],
+) -> impl FnOnce(&[PlanParty]) -> Result<CanonicalPlan, String> + 'a {
     move |parties| {
         pooled_stats_plan(&PooledStatsSpec {
             run_id: [run; 16],
             dataset: "pheno".into(),
-            columns: COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             repeat: 1,
             parties: parties.to_vec(),
             inputs: parties
@@ -200,6 +211,10 @@ fn simulated_job_verifies_and_every_tampering_fails() {
     write_bundle(&dir, &sim.audit).unwrap();
     let summary = verify_dir(&dir).unwrap();
     assert!(summary.aborted.is_empty() && summary.refusals.is_empty());
+    // The in-MPC disclosure checks passed at every site, for both outputs, before any opening.
+    for rule in ["DISC-CELLS", "DISC-DOMINANCE"] {
+        assert_eq!(checks(&dir, rule), (2 * tables.len(), 0), "{rule}");
+    }
     // Two outputs, each revealed by every site to every recipient (the sites).
     assert_eq!(summary.reveals, 2 * tables.len() * tables.len());
     // The binary agrees, and its report says PASS.
@@ -374,11 +389,242 @@ fn reveal_outside_the_plan_is_refused_by_every_site() {
     assert!(sim.results.iter().all(Result::is_err));
     write_bundle(&dir, &sim.audit).unwrap();
     let s = verify_dir(&dir).unwrap();
-    assert!(
-        s.refusals.iter().any(|(_, r)| r == "REVEAL-NOT-IN-PLAN"),
-        "{s}"
-    );
+    // The refusing site's abort notice carries the rule: every party (sites and helper)
+    // logs REFUSE with it.
+    let refusing: Vec<&str> = s
+        .refusals
+        .iter()
+        .filter(|(_, rule)| rule == "REVEAL-NOT-IN-PLAN")
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert_eq!(refusing.len(), tables.len() + 1, "every party: {s}");
     assert_eq!(s.aborted.len(), tables.len() + 1, "{s}");
     assert_eq!(s.reveals, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A copy of the bundled phenotype files in a temp dir, `edit` applied to the first site's
+/// rows (in the discovered order; no site name is assumed).
+fn crafted_dir(tag: &str, edit: impl Fn(&[String], &mut Vec<Vec<String>>)) -> PathBuf {
+    let dir = temp(tag);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sites = discover_sites(&data_dir()).unwrap();
+    for (i, (_, path)) in sites.iter().enumerate() {
+        let (header, mut rows) = common::read_tsv(path);
+        if i == 0 {
+            edit(&header, &mut rows);
+        }
+        let mut text = header.join("\t") + "\n";
+        for r in rows {
+            text += &(r.join("\t") + "\n");
+        }
+        std::fs::write(dir.join(path.file_name().unwrap()), text).unwrap();
+        // The genotype fileset too, so `sites = "auto"` finds the site.
+        let stem = path.file_name().unwrap().to_str().unwrap();
+        let site = stem.strip_suffix(".pheno.tsv").unwrap();
+        for ext in ["bed", "bim", "fam"] {
+            let f = format!("{site}.{ext}");
+            std::fs::copy(data_dir().join(&f), dir.join(&f)).unwrap();
+        }
+    }
+    dir
+}
+
+/// Runs the pooled-statistics job over `dir`'s sites and returns the verified summary of its
+/// trail (and the directory with the trail).
+fn refused_run(dir: &Path, columns: &[&str], run: u8) -> (audit_io::DirSummary, PathBuf, usize) {
+    let sites = discover_sites(dir).unwrap();
+    let names: Vec<String> = sites.iter().map(|(n, _)| n.clone()).collect();
+    let tables: Vec<Table> = sites
+        .iter()
+        .map(|(_, p)| site_table(p, columns).unwrap())
+        .collect();
+    let outputs = [audit_io::OUTPUT_N, audit_io::OUTPUT_MOMENTS];
+    let sim = simulate_audited(
+        &names,
+        &opts(),
+        SessionRng::Os,
+        plan_with(&tables, run, columns),
+        &outputs,
+        |ctx, gate| {
+            let mine = tables
+                .get(ctx.me().index())
+                .ok_or(ProtocolError::Unreachable("site index"))?;
+            pooled_stats(ctx, mine, columns.len(), 1, gate)
+        },
+    )
+    .unwrap();
+    assert!(sim.results.iter().all(Result::is_err), "every party stops");
+    assert!(
+        sim.audit.record.is_some(),
+        "the run record is still co-signed"
+    );
+    let trail = dir.join("trail");
+    write_bundle(&trail, &sim.audit).unwrap();
+    (verify_dir(&trail).unwrap(), trail, names.len() + 1)
+}
+
+/// (passed, failed) CHECK entries of `rule` in a verified trail.
+fn checks(trail: &Path, rule: &str) -> (usize, usize) {
+    use audit::transcript::Body;
+    let (bundle, _) = read_bundle(trail).unwrap();
+    let v = audit::verify(&bundle).unwrap();
+    let mut n = (0, 0);
+    for e in v.entries.iter().flatten() {
+        if let Body::Check {
+            rule: r, passed, ..
+        } = &e.body
+            && r == rule
+        {
+            if *passed {
+                n.0 += 1;
+            } else {
+                n.1 += 1;
+            }
+        }
+    }
+    n
+}
+
+/// The opened bit was 0: no passing CHECK of `rule`; a failed CHECK for both outputs at the
+/// site that refused first and at most at every site (a site whose peer closed the session
+/// before the last share of the bit arrived learns the refusal from the abort notice).
+fn assert_failed_checks(trail: &Path, rule: &str, parties: usize) {
+    let (passed, failed) = checks(trail, rule);
+    assert_eq!(passed, 0, "{rule}");
+    assert!(
+        failed >= 2 && failed <= 2 * (parties - 1) && failed % 2 == 0,
+        "{rule}: {failed}"
+    );
+}
+
+/// Every party of the trail refused under `rule`, nothing was revealed, and the binary's
+/// `audit verify` accepts the trail and lists the refusals.
+fn assert_refused_everywhere(s: &audit_io::DirSummary, trail: &Path, rule: &str, parties: usize) {
+    let refusing: Vec<&str> = s
+        .refusals
+        .iter()
+        .filter(|(_, r)| r == rule)
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert_eq!(
+        refusing.len(),
+        parties,
+        "every party refuses under {rule}: {s}"
+    );
+    assert_eq!(s.aborted.len(), parties, "{s}");
+    assert_eq!(s.reveals, 0, "no output is opened: {s}");
+    let o = Command::new(BIN)
+        .args(["audit", "verify"])
+        .arg(trail)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("PASS") && out.contains(rule), "{out}");
+}
+
+#[test]
+fn dominated_column_is_refused_by_every_party() {
+    // One individual's bmi at the first site dominates the pooled Σ |bmi| and Σ bmi².
+    let dir = crafted_dir("dominance", |h, rows| {
+        let c = common::col(h, "bmi");
+        rows[0][c] = "10000000".into();
+    });
+    let (s, trail, parties) = refused_run(&dir, &COLUMNS, 4);
+    assert_refused_everywhere(&s, &trail, "DISC-DOMINANCE", parties);
+    assert_failed_checks(&trail, "DISC-DOMINANCE", parties);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn small_cell_is_refused_by_every_party() {
+    // The first site keeps only 3 cases (a cell of 3 < k = 5) of a 0/1 column.
+    let dir = crafted_dir("cells", |h, rows| {
+        let c = common::col(h, "disease");
+        let mut kept = 0;
+        for r in rows.iter_mut() {
+            if r[c] == "1" {
+                if kept < 3 {
+                    kept += 1;
+                } else {
+                    r[c] = "0".into();
+                }
+            }
+        }
+        assert_eq!(kept, 3);
+    });
+    let (s, trail, parties) = refused_run(&dir, &["age", "disease"], 5);
+    assert_refused_everywhere(&s, &trail, "DISC-CELLS", parties);
+    assert_failed_checks(&trail, "DISC-CELLS", parties);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn daemons_refuse_a_dominated_column_and_the_trail_verifies() {
+    // The daemon path: `igs-mpc simulate` (every site's `Daemon`, the helper's and the
+    // coordinator of `run-plan`) on crafted data where one bmi dominates.
+    let dir = crafted_dir("daemon", |h, rows| {
+        let c = common::col(h, "bmi");
+        rows[0][c] = "10000000".into();
+    });
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        "version = 1\nsites = \"auto\"\n[[step]]\nkind = \"pooled-stats\"\ncolumns = [\"age\", \"bmi\", \"qt\"]\n",
+    )
+    .unwrap();
+    let out = dir.join("sim");
+    let e = parties::job::simulate::run(&parties::job::simulate::SimulateArgs {
+        job,
+        out: out.clone(),
+        data_dir: Some(dir.clone()),
+        timeout_ms: 5_000,
+    })
+    .unwrap_err();
+    assert!(e.contains("DISC-DOMINANCE"), "{e}");
+    let sites = discover_sites(&dir).unwrap();
+    // No result anywhere; the coordinator's co-signed trail and every party's copy verify and
+    // list the refusal at every party (the sites and the helper).
+    let runs: Vec<PathBuf> = std::fs::read_dir(out.join("results/transcripts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run_id = runs[0].file_name().unwrap().to_owned();
+    let mut trails = vec![runs[0].clone()];
+    for (site, _) in &sites {
+        let party = out.join("parties").join(site).join("out");
+        let results: Vec<_> = std::fs::read_dir(&party)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().ends_with(".json"))
+            .collect();
+        assert!(results.is_empty(), "{site} wrote {results:?}");
+        trails.push(party.join("transcripts").join(&run_id));
+    }
+    for t in &trails {
+        let s = verify_dir(t).unwrap();
+        assert!(s.to_string().contains("DISC-DOMINANCE"), "{s}");
+        assert_refused_everywhere(&s, t, "DISC-DOMINANCE", sites.len() + 1);
+    }
+    // Certificates as the handshakes presented them, checked offline against the plan's pins:
+    // every party's and the coordinator's in the coordinator's trail, a site's own and the
+    // coordinator's in the site's.
+    let count = |t: &Path| std::fs::read_dir(t.join("certs")).unwrap().count();
+    assert_eq!(count(&trails[0]), sites.len() + 2);
+    for t in &trails[1..] {
+        assert_eq!(count(t), 2, "{}", t.display());
+    }
+    let certs: Vec<PathBuf> = {
+        let mut c: Vec<PathBuf> = std::fs::read_dir(trails[0].join("certs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        c.sort();
+        c
+    };
+    std::fs::copy(&certs[0], &certs[1]).unwrap();
+    assert_eq!(verify_dir(&trails[0]).unwrap_err().rule, "CERT-PIN");
     let _ = std::fs::remove_dir_all(dir);
 }

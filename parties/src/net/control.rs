@@ -72,6 +72,17 @@ impl ControlLink {
         self.session
     }
 
+    /// The peer's certificate (DER) as its TLS handshake presented it (already checked
+    /// against the pinned fingerprint), for the audit trail's `certs/`.
+    pub fn peer_cert_der(&self) -> Option<Vec<u8>> {
+        let certs = self
+            .conn
+            .peer_identity()?
+            .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+            .ok()?;
+        certs.first().map(|c| c.to_vec())
+    }
+
     /// Sends one control message.
     pub fn send<T: Serialize>(&mut self, value: &T, timeout: Duration) -> Result<(), ControlError> {
         let msg = Msg::control(value).map_err(ControlError::Wire)?;

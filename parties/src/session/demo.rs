@@ -152,6 +152,7 @@ pub fn pooled_stats(
         .encode_slice::<Z128>(&local_aggregates(mine))
         .map_err(|e| ProtocolError::ApiMisuse(format!("local aggregates: {e}")))?;
     let me = ctx.me();
+    disclosure_checks(ctx, mine, gate)?;
     let mut last = None;
     for _ in 0..repeat.max(1) {
         let mut sum = SharedVec::<Z128>::zeros(len);
@@ -189,6 +190,88 @@ pub fn pooled_stats(
         last = Some(finish_stats(n, s_out, c_out));
     }
     last.ok_or(ProtocolError::Unreachable("no iteration"))
+}
+
+/// A site's local inputs to the disclosure checks, `[counts (1 + 2d) | largest (2d) | sums
+/// (2d)]`: counts are integers (its rows, then per column the ones and zeros of a 0/1 column,
+/// or its rows twice for any other column: no cell); largest and sums are fixed point, per
+/// column max |x| and Σ |x|, then max x² and Σ x² (the contributions to the column sums and to
+/// the second moments the outputs reveal).
+pub fn disclosure_inputs(t: &Table) -> core::result::Result<Vec<Z128>, String> {
+    let fx = FixedPoint::default_for::<Z128>();
+    let d = t.cols;
+    let n = t.rows as u64;
+    let mut counts = vec![Z128::from_u64(n)];
+    let mut largest = vec![0.0f64; 2 * d];
+    let mut sums = vec![0.0f64; 2 * d];
+    for j in 0..d {
+        let col = t.data.iter().skip(j).step_by(d.max(1)).take(t.rows);
+        let mut ones = 0u64;
+        let mut binary = true;
+        for &x in col {
+            binary &= x == 0.0 || x == 1.0;
+            ones += u64::from(x == 1.0);
+            for (k, v) in [(j, x.abs()), (d + j, x * x)] {
+                if let Some(l) = largest.get_mut(k) {
+                    *l = l.max(v);
+                }
+                if let Some(s) = sums.get_mut(k) {
+                    *s += v;
+                }
+            }
+        }
+        let (a, b) = if binary { (ones, n - ones) } else { (n, n) };
+        counts.extend([Z128::from_u64(a), Z128::from_u64(b)]);
+    }
+    let enc = fx
+        .encode_slice::<Z128>(&[largest, sums].concat())
+        .map_err(|e| format!("disclosure inputs: {e}"))?;
+    counts.extend(enc);
+    Ok(counts)
+}
+
+/// The in-MPC disclosure checks of the pooled-statistics outputs, before any of them is
+/// opened (`circuits::disclosure`): minimum cells (every site's rows and the ones and zeros of
+/// its 0/1 columns are 0 or ≥ k) and dominance (no single value's |x| or x² above the plan's
+/// per-mille bound of the pooled Σ |x| or Σ x²). Each opens one bit, logged as CHECK by the
+/// gate; a failure is refused there and ends the job. No checks without a plan ([`NoAudit`]).
+pub fn disclosure_checks(
+    ctx: &mut Ctx<'_, protocols::prep::Dealer>,
+    mine: &Table,
+    gate: &dyn RevealGate,
+) -> Result<()> {
+    use circuits::disclosure::{RULE_CELLS, RULE_DOMINANCE, check_cells, check_dominance};
+    let outputs = [OUTPUT_N, OUTPUT_MOMENTS];
+    let Some(rules) = outputs
+        .iter()
+        .filter_map(|o| gate.rules(o))
+        .reduce(crate::audit_io::DisclosureRules::strictest)
+    else {
+        return Ok(());
+    };
+    let d = mine.cols;
+    let (nc, nm) = (1 + 2 * d, 2 * d);
+    let len = nc + 2 * nm;
+    let local = disclosure_inputs(mine).map_err(ProtocolError::ApiMisuse)?;
+    let me = ctx.me();
+    let mut counts = Vec::new();
+    let mut largest = Vec::new();
+    let mut totals = SharedVec::<Z128>::zeros(nm);
+    for i in 0..ctx.n() {
+        let owner = PartyId(i as u16);
+        let x = input(ctx, owner, (owner == me).then_some(&local[..]), len)?;
+        counts.push(x.slice(0, nc));
+        largest.push(x.slice(nc, nm));
+        totals = totals.add(&x.slice(nc + nm, nm));
+    }
+    let counts = SharedVec::concat(&counts.iter().collect::<Vec<_>>());
+    let largest = SharedVec::concat(&largest.iter().collect::<Vec<_>>());
+    // Counts < 2^62 rows. Fixed point with 40 fractional bits: a sum Σ x² below 2^75 (e.g.
+    // 2^20 rows with |x| < 2^27) is below 2^115 encoded, times 1000 below 2^125.
+    let cells = check_cells(ctx, &counts, rules.k, 62)?;
+    let dominance = check_dominance(ctx, &largest, &totals, rules.dominance_permille, 125)?;
+    gate.disclosure_check(&outputs, RULE_CELLS, cells)?;
+    gate.disclosure_check(&outputs, RULE_DOMINANCE, dominance)
 }
 
 /// What one demo party process needs.
