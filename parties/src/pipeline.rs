@@ -338,9 +338,9 @@ fn out_json(job: &PipelineJob, o: &PartyOut) -> Value {
 pub struct PipelineArgs {
     /// The job file (default: the bundled `examples/igs-small.toml` on the bundled data).
     pub job: Option<PathBuf>,
-    /// Output directory (results.json, plots, report.html).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Output directory (results.json, plots, report.html); required unless --validate.
+    #[arg(long, value_name = "DIR", required_unless_present = "validate")]
+    pub out: Option<PathBuf>,
     /// Data directory (overrides the job file's `data_dir`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -350,6 +350,9 @@ pub struct PipelineArgs {
     /// Print results.json on stdout instead of a summary.
     #[arg(long)]
     pub json: bool,
+    /// Only check the job and every site's data (no protocol traffic, nothing written).
+    #[arg(long)]
+    pub validate: bool,
 }
 
 /// A finished pipeline run.
@@ -535,6 +538,39 @@ pub fn run(
     write_outputs(job, out, &results)
 }
 
+/// `igs-mpc pipeline --validate`: the static checks of the job plus a dry run of every
+/// site's data, without any protocol traffic: files readable, every outcome and covariate
+/// column present and complete, the variant overlap of each site after harmonisation (and
+/// the agreement across sites). Returns one line per site and scoring file; errors name the
+/// file, column or site.
+pub fn validate(job: &PipelineJob, data_dir: &Path) -> Result<Vec<String>, String> {
+    let sites = site::discover(data_dir)?;
+    let files = site::scoring_files(data_dir)?;
+    if files.is_empty() && job.step(StepKind::Score).is_some() {
+        return Err(format!(
+            "{}: no PGS Catalog scoring file (*.txt, *.txt.gz)",
+            data_dir.join("pgs").display()
+        ));
+    }
+    let mut lines = Vec::new();
+    for (key, path) in &files {
+        let scoring = read_scoring_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (agreed, overlap) =
+            site::agreed_list(&sites, &scoring, SessionId(*b"pipeline-agreed!"))?;
+        for (s, (_, kept, rows)) in sites.iter().zip(&overlap) {
+            let loaded = site::load_site(s, &scoring, &agreed, job)?;
+            lines.push(format!(
+                "{key}: site {}: {} samples, {kept}/{rows} score variants after harmonisation, \
+                 {} agreed by every site",
+                s.name,
+                loaded.iids.len(),
+                loaded.ids.len()
+            ));
+        }
+    }
+    Ok(lines)
+}
+
 /// Writes results.json, the plots and report.html; each file atomically.
 fn write_outputs(job: &PipelineJob, out: &Path, results: &Value) -> Result<PipelineRun, String> {
     let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
@@ -627,7 +663,19 @@ pub fn main(args: &PipelineArgs, quiet: bool) -> Result<PipelineRun, String> {
         timeout: std::time::Duration::from_millis(args.timeout_ms),
         ..NetOptions::default()
     };
-    let r = run(&job, &dir, &args.out, &opts, quiet || args.json)?;
+    if args.validate {
+        for l in validate(&job, &dir)? {
+            println!("{l}");
+        }
+        println!("ok: the job is valid on {}", dir.display());
+        return Ok(PipelineRun {
+            results: Value::Null,
+            results_path: PathBuf::new(),
+            report_path: PathBuf::new(),
+        });
+    }
+    let out = args.out.as_deref().ok_or("--out DIR is required")?;
+    let r = run(&job, &dir, out, &opts, quiet || args.json)?;
     if args.json {
         println!(
             "{}",

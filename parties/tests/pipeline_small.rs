@@ -220,3 +220,66 @@ fn missing_column_names_file_column_and_site() {
     );
     assert!(!out.join("results.json").exists());
 }
+
+/// Validation (no traffic): the bundled job is valid on the bundled data; an unreadable file
+/// and a missing column are refused naming the file, column and site.
+#[test]
+fn validate_checks_every_site() {
+    let data = common::data_dir();
+    let (job, dir) = pipeline::load_job(None, Some(&data)).unwrap();
+    let lines = pipeline::validate(&job, &dir).unwrap();
+    assert_eq!(
+        lines.len(),
+        std::fs::read_dir(&data)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_str()
+                .unwrap()
+                .ends_with(".pheno.tsv"))
+            .count()
+            * std::fs::read_dir(data.join("pgs"))
+                .unwrap()
+                .filter(|e| e
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_str()
+                    .unwrap()
+                    .ends_with(".txt"))
+                .count()
+    );
+    let text = pipeline::spec::IGS_SMALL_TOML.replace("time = \"tte_age\"", "time = \"nope\"");
+    let bad = PipelineJob::from_toml(&text, Path::new(".")).unwrap();
+    let e = pipeline::validate(&bad, &dir).unwrap_err();
+    assert!(
+        e.contains("`nope`") && e.contains(".pheno.tsv") && e.contains("site "),
+        "{e}"
+    );
+    // An unreadable phenotype file: a copy of the data with one table replaced by a directory.
+    let tmp = std::env::temp_dir().join(format!("igs-validate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("pgs")).unwrap();
+    let mut victim = None;
+    for e in std::fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+        if p.is_file() {
+            std::fs::copy(&p, tmp.join(&name)).unwrap();
+            if name.ends_with(".pheno.tsv") && victim.is_none() {
+                victim = Some(name);
+            }
+        }
+    }
+    for e in std::fs::read_dir(data.join("pgs")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, tmp.join("pgs").join(p.file_name().unwrap())).unwrap();
+    }
+    let victim = victim.unwrap();
+    std::fs::write(tmp.join(&victim), b"").unwrap();
+    let e = pipeline::validate(&job, &tmp).unwrap_err();
+    assert!(e.contains(&victim), "{e}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -99,13 +99,16 @@ pub fn scoring_files(data_dir: &Path) -> Result<Vec<(String, PathBuf)>, String> 
     Ok(out)
 }
 
+/// Per site: (name, variants kept after harmonisation, rows of the scoring file).
+pub type Overlap = Vec<(String, usize, usize)>;
+
 /// The list of variants every site keeps (each site's kept list encoded and decoded as a peer
 /// receives it, then merged), and one line per site saying how many it kept.
 pub fn agreed_list(
     sites: &[SiteFiles],
     scoring: &ScoringFile,
     session: SessionId,
-) -> Result<(AgreedList, Vec<(String, usize, usize)>), String> {
+) -> Result<(AgreedList, Overlap), String> {
     let mut lists = Vec::new();
     let mut overlap = Vec::new();
     for s in sites {
