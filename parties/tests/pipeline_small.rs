@@ -48,7 +48,19 @@ fn opts() -> NetOptions {
 
 #[test]
 fn pipeline_matches_expected() {
-    let data = common::data_dir();
+    check_dataset(&common::data_dir());
+}
+
+/// A second datagen dataset (`data/tiny`: seed 7, two sites `north`/`south`, 900 samples;
+/// config in `data/tiny/datagen-config.toml`) against its own plaintext reference
+/// (`expected/expected.json`, written by the generator), with the same job file unchanged.
+#[test]
+fn pipeline_on_another_dataset_matches_its_reference() {
+    check_dataset(&common::data_dir().join("../tiny"));
+}
+
+fn check_dataset(data: &Path) {
+    let data = data.to_path_buf();
     let (job, dir) = pipeline::load_job(None, Some(&data)).unwrap();
     let out = std::env::temp_dir().join(format!("igs-pipeline-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
