@@ -582,6 +582,7 @@ fn write_outputs(job: &PipelineJob, out: &Path, results: &Value) -> Result<Pipel
             for (suffix, svg) in [
                 ("calibration", plots::calibration_svg(key, v)),
                 ("forest", plots::forest_svg(key, v)),
+                ("effects", plots::effects_svg(key, v)),
             ] {
                 if let Some(svg) = svg {
                     let name = format!("{key}.{suffix}.svg");

@@ -208,3 +208,74 @@ pub fn forest_svg(key: &str, v: &Value) -> Option<String> {
     s.push_str("</svg>");
     Some(s)
 }
+
+/// Forest plot of the pooled IGS effect sizes per SD of the PRS: OR (logistic) and HR (Cox)
+/// with their 95% CIs on a log axis. `None` if neither model ran.
+pub fn effects_svg(key: &str, v: &Value) -> Option<String> {
+    let rows: Vec<(&str, f64, f64, f64)> = [
+        (
+            "pooled OR per SD (logistic IGS)",
+            "/igs_logistic/or_per_sd",
+            "/igs_logistic/or_per_sd_ci",
+        ),
+        (
+            "pooled HR per SD (Cox IGS)",
+            "/igs_cox/hr_per_sd",
+            "/igs_cox/hr_per_sd_ci",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(label, e, ci)| {
+        let ci = v.pointer(ci)?;
+        Some((
+            label,
+            v.pointer(e)?.as_f64()?,
+            ci.get(0)?.as_f64()?,
+            ci.get(1)?.as_f64()?,
+        ))
+    })
+    .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let h = M + 24.0 * rows.len() as f64 + 50.0;
+    let (lo, hi) = (0.5_f64.ln(), 4.0_f64.ln());
+    let x = |a: f64| 250.0 + (a.max(1e-9).ln().clamp(lo, hi) - lo) / (hi - lo) * (W - 280.0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="20" text-anchor="middle" font-size="14">{}: effect per SD of the PRS (95% CI)</text>"#,
+        W / 2.0,
+        esc(key)
+    );
+    for t in [0.5, 1.0, 2.0, 4.0] {
+        let _ = write!(
+            s,
+            r##"<line x1="{0:.1}" y1="{1}" x2="{0:.1}" y2="{2}" stroke="{4}"/><text x="{0:.1}" y="{3}" text-anchor="middle">{t}</text>"##,
+            x(t),
+            M - 10.0,
+            h - 40.0,
+            h - 24.0,
+            if t == 1.0 { "#888" } else { "#eee" }
+        );
+    }
+    for (i, (label, e, l, u)) in rows.iter().enumerate() {
+        let yy = M + 24.0 * i as f64;
+        let _ = write!(
+            s,
+            r##"<text x="10" y="{}">{} {e:.3}</text><line x1="{:.1}" y1="{yy}" x2="{:.1}" y2="{yy}" stroke="#333"/><rect x="{:.1}" y="{}" width="8" height="8" fill="#333"/>"##,
+            yy + 4.0,
+            esc(label),
+            x(*l),
+            x(*u),
+            x(*e) - 4.0,
+            yy - 4.0
+        );
+    }
+    s.push_str("</svg>");
+    Some(s)
+}
