@@ -75,7 +75,7 @@ pub enum Output {
 }
 
 /// Who receives a step's outputs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Recipient {
     /// The coordinator that ran the job.

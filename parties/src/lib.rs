@@ -53,6 +53,8 @@ pub mod job;
 pub mod logging;
 #[cfg(feature = "net")]
 pub mod net;
+#[cfg(feature = "net")]
+pub mod pipeline;
 pub mod plan;
 pub mod report;
 #[cfg(feature = "net")]

@@ -45,6 +45,10 @@ enum Cmd {
     /// QUIC, through the daemon and coordinator code; plans are auto-approved and recorded as
     /// such. Prints the results.
     Simulate(parties::job::simulate::SimulateArgs),
+    /// The IGS pipeline (score → linear/logistic/Cox IGS → pooled and per-site evaluation)
+    /// of a job file (default: the bundled examples/igs-small.toml on the bundled data), every
+    /// party in this process over loopback QUIC; writes results.json, plots and report.html.
+    Pipeline(parties::pipeline::PipelineArgs),
     /// Run a party daemon (a site or the helper): accepts plans from the consortium's
     /// coordinators, runs approved ones, writes results to its output directory.
     Party {
@@ -198,6 +202,7 @@ fn main() -> ExitCode {
             })
             .map_err(|e| e.to_string()),
         Cmd::Simulate(args) => parties::job::simulate::run(&args).map(|r| println!("{r}")),
+        Cmd::Pipeline(args) => parties::pipeline::main(&args, cli.quiet).map(|_| ()),
         Cmd::Party { config } => parties::config::site::SiteConfig::load(&config)
             .map_err(|e| e.to_string())
             .and_then(parties::daemon::Daemon::start)
