@@ -87,10 +87,18 @@ impl Ntt {
     /// so the product is the integer product reduced mod 2^128).
     pub(crate) fn fwd_small(&self, poly: &[i64]) -> NttPoly {
         let mut out = self.zero();
+        // |x| < 2^29 < every prime: one conditional add instead of a division.
+        let small = poly.iter().all(|&x| x.unsigned_abs() < (1 << 29));
         for (chunk, plan) in out.0.chunks_exact_mut(self.n).zip(self.plans()) {
             let p = i64::from(plan.modulus());
-            for (o, &x) in chunk.iter_mut().zip(poly) {
-                *o = x.rem_euclid(p) as u32;
+            if small {
+                for (o, &x) in chunk.iter_mut().zip(poly) {
+                    *o = (x + ((x >> 63) & p)) as u32;
+                }
+            } else {
+                for (o, &x) in chunk.iter_mut().zip(poly) {
+                    *o = x.rem_euclid(p) as u32;
+                }
             }
             plan.fwd(chunk);
         }
@@ -426,7 +434,14 @@ pub(crate) fn evaluate(
                     let mut rng = Prg::new(seed.clone());
                     // Encryption of zero under the public key: Σ_j u_j·pk_j with binary u_j.
                     for pk_row in &q.pk {
-                        let u: Vec<i64> = (0..n).map(|_| (rng.next_u64() & 1) as i64).collect();
+                        // 64 bits of u per PRG word.
+                        let mut u = vec![0i64; n];
+                        for chunk in u.chunks_mut(64) {
+                            let bits = rng.next_u64();
+                            for (i, x) in chunk.iter_mut().enumerate() {
+                                *x = ((bits >> i) & 1) as i64;
+                            }
+                        }
                         let u = ntt.fwd_small(&u);
                         for (a, pki) in acc.iter_mut().zip(pk_row) {
                             ntt.mul_acc(a, pki, &u);
