@@ -148,8 +148,10 @@ pub fn he_matvec_with<R: Ring, P: Prep>(
         format!("matvec owner {owner} out of range")
     })?;
     let layout = Layout::choose(params, m, k)?;
-    let ntt = Ntt::new(params.poly_size)?;
+    // Key owner: products of centred Z_2^128 coefficients (≤ 2^127) with a binary key.
+    let log2_kn = (params.lwe_dimension() as f64).log2();
     if ctx.me() != owner {
+        let ntt = Ntt::for_bound(params.poly_size, 127.0 + log2_kn)?;
         let key = SecretKey::generate(params, &ntt, ctx.local_prg())?;
         let mut share: Vec<u64> = v.expose_share().iter().map(|x| x.low_u64()).collect();
         let query = glwe::encrypt_query(params, &ntt, &key, &layout, &share, ctx.local_prg())?;
@@ -177,8 +179,10 @@ pub fn he_matvec_with<R: Ring, P: Prep>(
         format!("matrix of {} entries, declared {m}×{k}", x.len())
     })?;
     let xi: Vec<i64> = x.iter().map(|e| e.low_u64() as i64).collect();
+    let mut max_l1 = 0u128;
     for b in 0..layout.row_blocks {
         let l1 = glwe::block_l1(&layout, &xi, b);
+        max_l1 = max_l1.max(l1);
         ensure(params.fits(l1), || {
             format!(
                 "rows {}.. of the matrix are too large for the HE noise budget (Σ|x| = {l1})",
@@ -186,6 +190,13 @@ pub fn he_matvec_with<R: Ring, P: Prep>(
             )
         })?;
     }
+    // Owner: every accumulated coefficient is Σ (centred ciphertext coefficient ≤ 2^127) ×
+    // (matrix entry or binary u) over at most the block's Σ|x| + k·N terms; the NTT uses just
+    // enough primes for that (five for dosage blocks of W1's shape).
+    let ntt = Ntt::for_bound(
+        params.poly_size,
+        127.0 + ((max_l1 + params.lwe_dimension() as u128) as f64).log2(),
+    )?;
     let peers: Vec<PartyId> = ctx.others().collect();
     let mut queries = Vec::with_capacity(peers.len());
     for &p in &peers {
