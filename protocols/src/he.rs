@@ -16,7 +16,8 @@
 //! 3. j decrypts its share X·v_j + ρ_j; the owner holds X·v_owner − Σ_j ρ_j.
 //!
 //! One round trip; per key owner C·N + k·N body coefficients in and row_blocks·k·N + rows
-//! coefficients back (16 bytes each), see [`params::Layout`].
+//! coefficients back (16 bytes each in, 10 back: the reply is modulus-switched to 2^80, see
+//! [`params::REPLY_DROP_BITS`]), see [`params::Layout`]. Cost model: [`matvec_cost`].
 //!
 //! Privacy against the key owner (semi-honest): ρ masks the result; the returned masks are
 //! MLWE-pseudorandom; the decryption noise is (X-dependent part, |·| ≤ Σ|x|·2^b) + flooding

@@ -1,10 +1,12 @@
 //! u128 GLWE over Z_2^128[x]/(x^N + 1) with exact products, Cheetah-style packing of a share
 //! vector and of a plaintext matrix, masking, rerandomisation and noise flooding.
 //!
-//! Products use `tfhe_ntt::native128::Plan32` (ten 32-bit NTT primes, CRT back to Z_2^128):
-//! exact as long as every integer coefficient of an accumulated product stays below half the
-//! primes' product (≈ 2^309); here it is at most C·N·2^128·max|x| + k·N·2^128 < 2^230 for any
-//! matrix this module accepts. tfhe's f64 FFT is not used: it is not exact for these products.
+//! Products use tfhe-ntt's 32-bit prime NTTs (`prime32::Plan`) over just enough of the ten
+//! primes of `native128::Plan32` for the product at hand, with a centred Garner CRT back to
+//! Z_2^128: exact as long as every integer coefficient of an accumulated product stays below
+//! half the primes' product; inputs are taken centred (|a| ≤ 2^127), so the owner needs
+//! 2^127·(Σ|x| of a row block + k·N) (five primes for W1's dosage blocks), the key owner
+//! 2^127·k·N (five). tfhe's f64 FFT is not used: it is not exact for these products.
 //!
 //! Plaintext space: Z_2^64 with Δ = 2^64 (the sharing ring); decryption rounds the phase to the
 //! nearest multiple of Δ, so it is exact when the total noise is below 2^63 in magnitude.
