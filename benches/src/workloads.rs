@@ -51,6 +51,7 @@ pub struct Workload {
 /// Every workload, in the order `--smoke` runs them.
 pub const WORKLOADS: &[Workload] = &[
     w1::W1,
+    w1::W1_DEALER,
     w2::W2,
     w3::W3,
     elementwise::MUL,

@@ -16,7 +16,8 @@
 //! 3. j decrypts its share X·v_j + ρ_j; the owner holds X·v_owner − Σ_j ρ_j.
 //!
 //! One round trip; per key owner C·N + k·N body coefficients in and row_blocks·k·N + rows
-//! coefficients back (16 bytes each), see [`params::Layout`].
+//! coefficients back (16 bytes each in, 10 back: the reply is modulus-switched to 2^80, see
+//! [`params::REPLY_DROP_BITS`]), see [`params::Layout`]. Cost model: [`matvec_cost`].
 //!
 //! Privacy against the key owner (semi-honest): ρ masks the result; the returned masks are
 //! MLWE-pseudorandom; the decryption noise is (X-dependent part, |·| ≤ Σ|x|·2^b) + flooding
@@ -54,15 +55,73 @@ pub enum MatvecPath {
     /// GLWE ([`he_matvec`]); fails for a ring other than Z_2^64 or a matrix too large for
     /// the noise budget.
     He,
-    /// HE for Z_2^64 when the matrix fits the noise budget and has at least
-    /// [`AUTO_MIN_ENTRIES`] entries, the dealer path otherwise.
+    /// HE for Z_2^64 when the matrix has at least [`AUTO_MIN_ENTRIES`] entries and
+    /// [`matvec_cost`] says HE sends fewer bytes per party, the dealer path otherwise.
     #[default]
     Auto,
 }
 
 /// Smallest matrix (entries) [`MatvecPath::Auto`] sends over HE: below this a Beaver product
-/// moves less than one ciphertext's worth of bytes.
+/// moves less than one ciphertext's worth of bytes. (Kept as a floor; `Auto` now decides with
+/// [`matvec_cost`].)
 pub const AUTO_MIN_ENTRIES: usize = 1 << 16;
+
+/// Traffic and rounds of one site-private mat-vec ([`matvec_cost`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cost {
+    /// Largest number of bytes one computing party sends (payload; frame headers excluded).
+    pub bytes_per_party: u64,
+    /// Bytes all computing parties send together.
+    pub total_bytes: u64,
+    /// Sequential communication rounds of the product itself.
+    pub rounds: u32,
+}
+
+/// The cost of `path` for an n×m matrix at one site times a shared m-vector among `parties`
+/// computing parties (a pure function of public sizes: every party computes the same).
+///
+/// - `Dealer` ([`arith::private_matvec`]): every party opens its share of E = X − A (n·m) and
+///   of F = v − B (m) to every other party, 8 bytes each: bytes per party
+///   (parties − 1)·8·(n·m + m), one round.
+/// - `He` ([`he_matvec`], [`DEFAULT_PARAMS`], [`params::Layout::choose`]): every key owner
+///   sends one query (`Layout::query_bytes`: 16·N·(k + ⌈m/m_b⌉) + 70) and the owner returns
+///   one modulus-switched reply to each (`Layout::reply_bytes`: 10·(⌈n/r⌉·k·N + n) + 6):
+///   bytes per party max(query, (parties − 1)·reply), two rounds (query, reply).
+/// - `Auto`: the cheaper of the two by bytes per party (ties to the dealer path).
+///
+/// Returns `None` for an empty matrix or fewer than two parties.
+pub fn matvec_cost(path: MatvecPath, n: usize, m: usize, parties: usize) -> Option<Cost> {
+    if n == 0 || m == 0 || parties < 2 {
+        return None;
+    }
+    let peers = (parties - 1) as u64;
+    match path {
+        MatvecPath::Dealer => {
+            let per = peers * 8 * ((n as u64) * (m as u64) + m as u64);
+            Some(Cost {
+                bytes_per_party: per,
+                total_bytes: per * parties as u64,
+                rounds: 1,
+            })
+        }
+        MatvecPath::He => {
+            let l = params::Layout::choose(&DEFAULT_PARAMS, n, m).ok()?;
+            let (q, r) = (l.query_bytes() as u64, l.reply_bytes() as u64);
+            Some(Cost {
+                bytes_per_party: q.max(peers * r),
+                total_bytes: peers * (q + r),
+                rounds: 2,
+            })
+        }
+        MatvecPath::Auto => {
+            let d = matvec_cost(MatvecPath::Dealer, n, m, parties)?;
+            match matvec_cost(MatvecPath::He, n, m, parties) {
+                Some(h) if h.bytes_per_party < d.bytes_per_party => Some(h),
+                _ => Some(d),
+            }
+        }
+    }
+}
 
 /// [`arith::private_matvec`] or [`he_matvec`], as `path` says. Every party must take the
 /// same path, so `Auto` decides from public facts only (ring and shape); if the owner's entries
@@ -81,7 +140,10 @@ pub fn private_matvec_via<R: Ring, P: Prep>(
         MatvecPath::Dealer => false,
         MatvecPath::He => true,
         MatvecPath::Auto => {
-            cfg!(feature = "he") && R::BITS == 64 && m.saturating_mul(k) >= AUTO_MIN_ENTRIES
+            cfg!(feature = "he")
+                && R::BITS == 64
+                && m.saturating_mul(k) >= AUTO_MIN_ENTRIES
+                && matvec_cost(MatvecPath::Auto, m, k, ctx.n()).is_some_and(|c| c.rounds == 2)
         }
     };
     if he {
@@ -148,8 +210,10 @@ pub fn he_matvec_with<R: Ring, P: Prep>(
         format!("matvec owner {owner} out of range")
     })?;
     let layout = Layout::choose(params, m, k)?;
-    let ntt = Ntt::new(params.poly_size)?;
+    // Key owner: products of centred Z_2^128 coefficients (≤ 2^127) with a binary key.
+    let log2_kn = (params.lwe_dimension() as f64).log2();
     if ctx.me() != owner {
+        let ntt = Ntt::for_bound(params.poly_size, 127.0 + log2_kn)?;
         let key = SecretKey::generate(params, &ntt, ctx.local_prg())?;
         let mut share: Vec<u64> = v.expose_share().iter().map(|x| x.low_u64()).collect();
         let query = glwe::encrypt_query(params, &ntt, &key, &layout, &share, ctx.local_prg())?;
@@ -177,8 +241,10 @@ pub fn he_matvec_with<R: Ring, P: Prep>(
         format!("matrix of {} entries, declared {m}×{k}", x.len())
     })?;
     let xi: Vec<i64> = x.iter().map(|e| e.low_u64() as i64).collect();
+    let mut max_l1 = 0u128;
     for b in 0..layout.row_blocks {
         let l1 = glwe::block_l1(&layout, &xi, b);
+        max_l1 = max_l1.max(l1);
         ensure(params.fits(l1), || {
             format!(
                 "rows {}.. of the matrix are too large for the HE noise budget (Σ|x| = {l1})",
@@ -186,6 +252,13 @@ pub fn he_matvec_with<R: Ring, P: Prep>(
             )
         })?;
     }
+    // Owner: every accumulated coefficient is Σ (centred ciphertext coefficient ≤ 2^127) ×
+    // (matrix entry or binary u) over at most the block's Σ|x| + k·N terms; the NTT uses just
+    // enough primes for that (five for dosage blocks of W1's shape).
+    let ntt = Ntt::for_bound(
+        params.poly_size,
+        127.0 + ((max_l1 + params.lwe_dimension() as u128) as f64).log2(),
+    )?;
     let peers: Vec<PartyId> = ctx.others().collect();
     let mut queries = Vec::with_capacity(peers.len());
     for &p in &peers {

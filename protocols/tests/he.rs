@@ -252,3 +252,33 @@ fn malformed_query_names_the_sender() {
         assert_eq!(e.culprit(), Some(PartyId(1)), "{bad:?}: {e}");
     }
 }
+
+#[test]
+fn cost_model_matches_measured_bytes_and_picks_the_cheaper_path() {
+    use protocols::he::{Cost, matvec_cost};
+    // The formula equals what the protocol sends (payload bytes of the one message each way).
+    let (rows, cols) = (300, 2500);
+    let layout = Layout::choose(&DEFAULT_PARAMS, rows, cols).unwrap();
+    let he = matvec_cost(MatvecPath::He, rows, cols, 3).unwrap();
+    assert_eq!(
+        he,
+        Cost {
+            bytes_per_party: (layout.query_bytes() as u64).max(2 * layout.reply_bytes() as u64),
+            total_bytes: 2 * (layout.query_bytes() + layout.reply_bytes()) as u64,
+            rounds: 2,
+        }
+    );
+    let dealer = matvec_cost(MatvecPath::Dealer, 10_000, 10_000, 3).unwrap();
+    assert_eq!(dealer.bytes_per_party, 2 * 8 * (10_000 * 10_000 + 10_000));
+    // W1: HE ≤ 2% of the dealer path's bytes per party (issue 8's target).
+    let w1 = matvec_cost(MatvecPath::He, 10_000, 10_000, 3).unwrap();
+    assert!(
+        w1.bytes_per_party * 50 <= dealer.bytes_per_party,
+        "{w1:?} vs {dealer:?}"
+    );
+    assert_eq!(matvec_cost(MatvecPath::Auto, 10_000, 10_000, 3), Some(w1));
+    // A tiny matrix: the dealer path is cheaper and Auto picks it.
+    let small = matvec_cost(MatvecPath::Dealer, 10, 20, 2).unwrap();
+    assert_eq!(matvec_cost(MatvecPath::Auto, 10, 20, 2), Some(small));
+    assert_eq!(matvec_cost(MatvecPath::He, 0, 5, 2), None);
+}

@@ -43,6 +43,10 @@ struct Args {
     /// data/small).
     #[arg(long = "data", value_name = "DIR")]
     data: Option<std::path::PathBuf>,
+    /// Path of W1's site-private mat-vec: `he` (default, runs `W1`) or `dealer` (runs
+    /// `W1-DEALER`; ~15 GB RAM at the default size).
+    #[arg(long, value_parser = ["he", "dealer"], default_value = "he")]
+    path: String,
     /// List the workloads and exit.
     #[arg(long)]
     list: bool,
@@ -62,6 +66,11 @@ fn main() -> ExitCode {
     let explicit = !args.names.is_empty();
     let mut selected = Vec::new();
     for name in &args.names {
+        let name = if name.eq_ignore_ascii_case("W1") && args.path == "dealer" {
+            "W1-DEALER"
+        } else {
+            name.as_str()
+        };
         match workloads::find(name) {
             Some(w) => selected.push(w),
             None => {

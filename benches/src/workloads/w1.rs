@@ -1,8 +1,9 @@
 //! W1: secret-weight scoring at one site (issue 7): a site-private genotype matrix
 //! (s individuals × s variants, dosages 0/1/2, party 0's plaintext) times a shared weight
 //! vector (fixed point f = 16 in Z_2^64, shared by party 1 as the model owner), through
-//! `arith::private_matvec` — the seam the homomorphic path (issue 8) replaces. Default size
-//! s = 10,000, 3 parties + dealer.
+//! `protocols::he::private_matvec_via`: the homomorphic path by default (`W1`, issue 8), the
+//! dealer's Beaver path with `--path dealer` (`W1-DEALER`; needs ~15 GB RAM at s = 10,000).
+//! Default size s = 10,000, 3 parties + dealer.
 //!
 //! Exact: dosages are integers, so X·w needs no truncation and the ring result must equal the
 //! plaintext ring product bit for bit (checked; CrypTen 0.4.1 gets some entries wrong by 1.0
@@ -15,6 +16,7 @@ use mpc_core::party::PartyId;
 use mpc_core::prg::Prg;
 use mpc_core::ring::{Ring, Z64};
 use protocols::arith;
+use protocols::he::{MatvecPath, private_matvec_via};
 use protocols::testing::reconstruct;
 
 use super::{BASELINE_REPS, Params, Workload, best_of};
@@ -23,13 +25,22 @@ use crate::error::BenchError;
 use crate::harness::{best_of_runs, run_timed};
 use crate::report::{Report, round6};
 
-/// Registry entry.
+/// Registry entry: the HE path (`workloads W1`, `--path he`, the default).
 pub const W1: Workload = Workload {
     name: "W1",
-    summary: "site-private s×s dosage matrix × shared weights (private_matvec), Z_2^64 f = 16, exact",
+    summary: "site-private s×s dosage matrix × shared weights over HE (--path he), Z_2^64 f = 16, exact",
     default_size: 10_000,
     smoke_size: 64,
-    run,
+    run: |p| run(p, MatvecPath::He),
+};
+
+/// The dealer path (`workloads W1 --path dealer`).
+pub const W1_DEALER: Workload = Workload {
+    name: "W1-DEALER",
+    summary: "W1 over Beaver triples (--path dealer; ~15 GB RAM at s = 10,000)",
+    default_size: 10_000,
+    smoke_size: 64,
+    run: |p| run(p, MatvecPath::Dealer),
 };
 
 /// CrypTen's wall time for W1 (issue 7).
@@ -37,7 +48,7 @@ pub const CRYPTEN_S: f64 = 84.0;
 /// Target: at least 20× faster than CrypTen.
 pub const TARGET_S: f64 = CRYPTEN_S / 20.0;
 
-fn run(p: &Params) -> Result<Report, BenchError> {
+fn run(p: &Params, path: MatvecPath) -> Result<Report, BenchError> {
     let s = p.size;
     if s == 0 || p.parties < 2 {
         return Err(BenchError::BadParams(
@@ -58,7 +69,7 @@ fn run(p: &Params) -> Result<Report, BenchError> {
         run_timed(p.parties, p.seed, |ctx| {
             let me = ctx.me();
             let wv = arith::input(ctx, model, (me == model).then_some(&w[..]), s)?;
-            arith::private_matvec(ctx, owner, (me == owner).then_some(&x[..]), s, s, &wv)
+            private_matvec_via(ctx, path, owner, (me == owner).then_some(&x[..]), s, s, &wv)
         })
     })?;
     // Outside the clock: reconstruct to check (benchmark only).
@@ -74,8 +85,12 @@ fn run(p: &Params) -> Result<Report, BenchError> {
         .zip(&ring)
         .map(|(&a, &b)| (fx.decode(a) - fx.decode(b)).abs())
         .fold(0.0, f64::max);
+    let name = match path {
+        MatvecPath::Dealer => "W1-DEALER",
+        _ => "W1",
+    };
     let mut r = Report::from_timed(
-        "W1",
+        name,
         s,
         &t,
         baseline_s,
@@ -84,6 +99,7 @@ fn run(p: &Params) -> Result<Report, BenchError> {
     .runs(walls)
     .with("rows", s)
     .with("cols", s)
+    .with("path", format!("{path:?}").to_lowercase())
     .with("entries_wrong", wrong)
     .with("crypten_wall_s", CRYPTEN_S)
     .with("crypten_bytes", 2.4e9)
@@ -116,16 +132,21 @@ mod tests {
 
     #[test]
     fn small_w1_is_exact_for_2_and_3_parties() {
-        for parties in [2, 3] {
-            let r = run(&Params {
-                parties,
-                size: 40,
-                seed: 3,
-                reps: 1,
-                data_dir: None,
-            })
-            .unwrap();
-            assert!(r.ok(), "{}", r.to_json());
+        for path in [MatvecPath::He, MatvecPath::Dealer] {
+            for parties in [2, 3] {
+                let r = run(
+                    &Params {
+                        parties,
+                        size: 40,
+                        seed: 3,
+                        reps: 1,
+                        data_dir: None,
+                    },
+                    path,
+                )
+                .unwrap();
+                assert!(r.ok(), "{}", r.to_json());
+            }
         }
         // The baseline is the same product as the kernel's.
         let x: Vec<Z64> = (0..12).map(Z64::from_u64).collect();

@@ -10,6 +10,16 @@ pub const DELTA_LOG2: u32 = 64;
 /// coefficient. With every other noise term below 2^62 (checked), the total stays below 2^63.
 pub const FLOOD_LOG2: u32 = 62;
 
+/// Modulus switching of the reply: the owner drops this many low bits of every returned
+/// coefficient (rounding to nearest), so a reply coefficient travels as
+/// [`REPLY_COEFF_BYTES`] = 10 bytes instead of 16. Added decryption error with a binary key:
+/// ≤ (k·N + 1)·2^47 (2^59.6 for k·N = 6144), inside the 2^62 budget that [`HeParams::fits`]
+/// checks; decryption stays exact.
+pub const REPLY_DROP_BITS: u32 = 48;
+
+/// Bytes of one modulus-switched reply coefficient ((128 − [`REPLY_DROP_BITS`]) / 8).
+pub const REPLY_COEFF_BYTES: usize = (128 - REPLY_DROP_BITS as usize) / 8;
+
 /// A named GLWE parameter set (modulus 2^128, binary secret key, TUniform noise).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeParams {
@@ -80,6 +90,12 @@ impl HeParams {
         2 * self.lwe_dimension() as u128 * b + b
     }
 
+    /// Bound on the decryption error added by the reply's modulus switching: k·N rounded
+    /// mask coefficients times a binary key plus the rounded body, each ≤ 2^(d − 1).
+    pub fn switch_noise_bound(&self) -> u128 {
+        (self.lwe_dimension() as u128 + 1) << (REPLY_DROP_BITS - 1)
+    }
+
     /// Bound on the matrix-dependent noise of a row block whose entries have absolute sum
     /// `l1`: every output coefficient is Σ (plaintext coefficient × key-owner noise) over at
     /// most all entries of the block.
@@ -88,10 +104,11 @@ impl HeParams {
     }
 
     /// True if decryption is exact for a row block of absolute sum `l1` (total noise < 2^63
-    /// with flooding in [−2^62, 2^62)).
+    /// with flooding in [−2^62, 2^62) and the modulus switching's rounding).
     pub fn fits(&self, l1: u128) -> bool {
         self.matrix_noise_bound(l1)
             .saturating_add(self.fixed_noise_bound())
+            .saturating_add(self.switch_noise_bound())
             < (1u128 << FLOOD_LOG2)
     }
 
@@ -126,8 +143,8 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The packing that minimises traffic (in u128 coefficients: C·N bodies in, and per row
-    /// block k·N mask coefficients plus r bodies back) over r = 1, 2, 4, …, N.
+    /// The packing that minimises traffic (bytes: C·N 16-byte bodies in, and per row block
+    /// k·N mask coefficients plus r bodies back at 10 bytes) over r = 1, 2, 4, …, N.
     pub fn choose(params: &HeParams, rows: usize, cols: usize) -> Result<Self> {
         let n = params.poly_size;
         let k = params.glwe_dimension;
@@ -142,7 +159,8 @@ impl Layout {
             let mb = (n / r).min(cols);
             let c = cols.div_ceil(mb);
             let b = rows.div_ceil(r);
-            let cost = (c as u128) * (n as u128) + (b as u128) * ((k * n + r) as u128);
+            let cost = 16 * (c as u128) * (n as u128)
+                + REPLY_COEFF_BYTES as u128 * (b as u128) * ((k * n + r) as u128);
             let l = Layout {
                 rows,
                 cols,
@@ -180,9 +198,10 @@ impl Layout {
             + 16 * self.poly_size * (self.glwe_dimension + self.col_blocks)
     }
 
-    /// Bytes of the owner's reply.
+    /// Bytes of the owner's reply (modulus-switched coefficients).
     pub fn reply_bytes(&self) -> usize {
         super::wire::HEADER_BYTES
-            + 16 * (self.row_blocks * self.glwe_dimension * self.poly_size + self.rows)
+            + REPLY_COEFF_BYTES
+                * (self.row_blocks * self.glwe_dimension * self.poly_size + self.rows)
     }
 }

@@ -5,11 +5,12 @@
 //! Query (key owner → owner): `version u8 | params id u8 | count u32 LE (= C) |
 //! pk seed [32] | ct seed [32] | k·N pk bodies | C·N ct bodies` (u128 little endian).
 //! Reply (owner → key owner): `version u8 | params id u8 | count u32 LE (= row blocks) |
-//! row_blocks·k·N masks | rows bodies`.
+//! row_blocks·k·N masks | rows bodies`, each reply coefficient modulus-switched to
+//! 2^80 and sent as 10 bytes little endian (`params::REPLY_COEFF_BYTES`).
 
 use core::fmt;
 
-use super::params::{HeParams, Layout};
+use super::params::{HeParams, Layout, REPLY_COEFF_BYTES};
 
 /// What a key owner sends: a GLWE public key (k encryptions of zero) and the encrypted
 /// vector, both with seed-expanded masks (only bodies and the two seeds travel).
@@ -27,14 +28,14 @@ pub struct Query {
 /// What the owner returns for one key owner: per row block, k mask polynomials and the
 /// useful body coefficients only (one per row).
 pub struct Reply {
-    /// `row_blocks`·k·N mask coefficients.
+    /// `row_blocks`·k·N mask coefficients, modulus-switched (< 2^80).
     pub masks: Vec<u128>,
-    /// `rows` body coefficients, row block after row block.
+    /// `rows` body coefficients, row block after row block, modulus-switched (< 2^80).
     pub bodies: Vec<u128>,
 }
 
 /// Format version.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Bytes before the payload.
 pub const HEADER_BYTES: usize = 6;
 
@@ -106,6 +107,25 @@ fn take(bytes: &[u8]) -> Vec<u128> {
         .map(|c| {
             let mut b = [0u8; 16];
             b.copy_from_slice(c);
+            u128::from_le_bytes(b)
+        })
+        .collect()
+}
+
+fn put_switched(xs: &[u128], out: &mut Vec<u8>) {
+    for x in xs {
+        out.extend_from_slice(x.to_le_bytes().get(..REPLY_COEFF_BYTES).unwrap_or(&[]));
+    }
+}
+
+fn take_switched(bytes: &[u8]) -> Vec<u128> {
+    bytes
+        .chunks_exact(REPLY_COEFF_BYTES)
+        .map(|c| {
+            let mut b = [0u8; 16];
+            for (d, s) in b.iter_mut().zip(c) {
+                *d = *s;
+            }
             u128::from_le_bytes(b)
         })
         .collect()
@@ -194,8 +214,8 @@ pub fn decode_query(
 pub fn encode_reply(params: &HeParams, layout: &Layout, r: &Reply) -> Vec<u8> {
     let mut out = Vec::with_capacity(layout.reply_bytes());
     header(params, layout.row_blocks, &mut out);
-    put(&r.masks, &mut out);
-    put(&r.bodies, &mut out);
+    put_switched(&r.masks, &mut out);
+    put_switched(&r.bodies, &mut out);
     out
 }
 
@@ -207,13 +227,13 @@ pub fn decode_reply(
 ) -> Result<Reply, HeWireError> {
     let payload = check(bytes, params, layout.reply_bytes(), layout.row_blocks)?;
     let (m, b) = payload
-        .split_at_checked(16 * layout.row_blocks * params.lwe_dimension())
+        .split_at_checked(REPLY_COEFF_BYTES * layout.row_blocks * params.lwe_dimension())
         .ok_or(HeWireError::Length {
             expected: layout.reply_bytes(),
             got: bytes.len(),
         })?;
     Ok(Reply {
-        masks: take(m),
-        bodies: take(b),
+        masks: take_switched(m),
+        bodies: take_switched(b),
     })
 }
