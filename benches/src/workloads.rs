@@ -9,6 +9,7 @@ pub mod elementwise;
 pub mod g1;
 pub mod hemv;
 pub mod net;
+pub mod s1;
 pub mod w1;
 pub mod w2;
 pub mod w3;
@@ -61,6 +62,7 @@ pub const WORKLOADS: &[Workload] = &[
     hemv::HEMV,
     hemv::HEMV_DEALER,
     hemv::HEW5,
+    s1::S1,
 ];
 
 /// The workload called `name` (case-insensitive).
