@@ -23,7 +23,6 @@
 //! |Δ| ≤ 1e-6 (fixed point f = 40: ≈ m·2^−40 per score), and against plink2's `SCORE1_SUM`
 //! with |Δ| ≤ 1e-5·max(1, |s|) (plink2 prints 6 significant digits).
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -249,7 +248,7 @@ fn run_plink2(
     canon: &[CanonicalVariant],
     covs: &[Covariate],
     weights: &[f64],
-) -> Result<Option<(f64, Vec<(String, f64)>)>, String> {
+) -> Result<Option<(f64, Vec<SscoreRow>)>, String> {
     use std::fmt::Write as _;
     if Command::new("plink2").arg("--version").output().is_err() {
         return Ok(None);
@@ -289,7 +288,10 @@ fn run_plink2(
     out
 }
 
-fn parse_sscore(text: &str) -> Result<Vec<(String, f64)>, String> {
+/// (IID, SCORE1_SUM) of a plink2 `.sscore`.
+type SscoreRow = (String, f64);
+
+fn parse_sscore(text: &str) -> Result<Vec<SscoreRow>, String> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().ok_or("empty .sscore")?.split('\t').collect();
     let col = |name: &str| {
@@ -332,6 +334,6 @@ mod tests {
 
     #[test]
     fn default_data_dir_exists() {
-        assert!(Path::new(&default_data_dir()).join("README.md").exists());
+        assert!(default_data_dir().join("README.md").exists());
     }
 }
