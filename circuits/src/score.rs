@@ -5,16 +5,28 @@
 //! effect-allele counts c_j and non-missing call counts n_j (integers); the pooled sums are
 //! local. Then, as plink2 `--score` (default mode, `_SUM`, data/small/README.md §4a):
 //!
-//! 1. 2f_j = c_j · (1/n_j): 1/n_j by [`funcs::reciprocal`] plus one Newton step
-//!    ([`crate::gwas::reciprocal_refined`]); the integer c_j times the fixed-point 1/n_j is
-//!    already in fixed point (one Beaver product, no truncation).
+//! 1. 2f_j = c_j · (2^16/n_j) / 2^16: 2^16/n_j by [`funcs::reciprocal`] plus one Newton step
+//!    ([`crate::gwas::reciprocal_refined`]); the integer c_j times the fixed-point 2^16/n_j
+//!    is one Beaver product, then one truncation by 16 bits (the scaling keeps c_j from
+//!    multiplying the reciprocal's ulp; Z_2^64 uses 1/n_j directly).
 //! 2. u_j = w_j · 2f_j ([`trunc::mul_fx`]): the contribution of an imputed call.
 //! 3. Site s holds G_s (its effect-allele dosages, 0 for a missing call) and M_s (its
 //!    missing-call indicators), both n_s × m and plaintext. Its scores are
-//!    [G_s | M_s] · [w; u], one site-private matrix × shared vector product
-//!    ([`private_matvec`], the single seam a homomorphic product replaces later). Integer
+//!    [G_s | M_s] · [w; u], one site-private matrix × shared vector product. Integer
 //!    matrix × fixed-point vector needs no truncation.
 //!
+//! **Product path** ([`ScoreOptions::path`], a public plan parameter; [`MatvecPath::Auto`] by
+//! default). `Dealer`: [`private_matvec`] (Beaver, the masked matrix crosses the network:
+//! 16 bytes per entry per peer in Z_2^128). `He`: the shares of [w; u] are reduced mod 2^64
+//! ([`convert::reduce`]), the site computes [G_s | M_s]·[w; u] mod 2^64 over GLWE
+//! ([`he::he_matvec`], O((rows + cols)/N) ciphertexts) in row chunks of at most
+//! [`ScoreOptions::max_chunk_entries`] entries, and the Z_2^64 result shares are lifted to
+//! Z_2^128 in one round ([`convert::lift_signed`]). The lift is exact when |score|·2^f <
+//! 2^62, which the plan guarantees by a public bound B on |w_j| that the weight owner checks
+//! before input: m·(2·B·2^f·(1 + 2^−20) + 8) < 2^62 ([`he_exact`]; f = 40, B = 4: m <
+//! 262,143). `Auto` takes the HE path when it is exact, built in (feature `he`), and moves
+//! fewer bytes by [`product_cost`]; every party decides from public values only.
+
 //! The result is a shared score per individual, in pooled order (sites in party order);
 //! nothing is opened. With public weights ([`score_public_weights`]) each site computes
 //! G_s·w itself and only M_s·u is a site-private product: the same numbers for half the
@@ -52,28 +64,31 @@
 //! weight owner learns nothing beyond its own weights and the outputs. Individual scores, z, fitted values, residuals, allele
 //! frequencies and the Gram matrix stay shared.
 //!
-//! **Numerics** (Z_2^128, f = 40, ulp ≈ 9.1e−13): dosages and indicators are exact integers;
-//! w and u carry ≤ ½ ulp encoding plus ≈ 1e−12 from 2f_j (relative ≈ 1e−18 after Newton on
-//! 1/n_j, then × c_j ≤ 2N), so a score's absolute error is of order m·ulp (m = score
-//! variants). Conditions: every n_j ≥ 1 and < 2^40 (reciprocal domain), the population
+//! **Numerics** (Z_2^128, f = 40, ulp ≈ 9.1e−13): dosages and indicators are exact integers
+//! and both product paths are exact; w and u carry ≤ ½ ulp encoding plus ≈ 2 ulp from 2f_j
+//! (relative ≈ 1e−18 after Newton on 2^16/n_j, × c_j/2^16 ≤ 2N/2^16, one truncation), so a
+//! score's absolute error is of order m·ulp (m = score
+//! variants). Conditions: every n_j ≥ 1 and < 2^56 (reciprocal domain of n_j/2^16), the population
 //! variance of the scores and every pivot of the (1/N-scaled) Gram matrix in [2^−20, 2^40),
 //! mean squared covariates < 2^40. Z_2^64 is not supported here: its f = 16 default would
 //! give score errors up to m·2^−17 ≈ 4e−3 here.
 //!
 //! **Measured** on `data/small` (3 sites, 2,400 samples, 561 harmonised variants, 4
-//! covariates, 3 parties + dealer, `parties/tests/score_igs.rs`): scores within 2.1e−9
+//! covariates, 3 parties + dealer, `parties/tests/score_igs.rs`): scores within 5.4e−11 (2.1e−9 before the 2^16/n_j scaling)
 //! absolute of plink2's `SCORE1_SUM` (12-digit file); mean and SD within 2.1e−10 relative;
 //! linear IGS coefficients, SEs, R², incremental R² and σ² within 1.8e−10 relative of
-//! statsmodels. Online rounds / bytes sent per party: [`score`] 31 / 89.8 MB,
+//! statsmodels. Online rounds / bytes sent per party: [`score`] over the HE path (default)
+//! 33–34 / 8.1–9.3 MB, over the dealer path 34 / 89.8 MB (error 5.6e−11),
 //! [`standardize`] 35 / 0.32 MB, [`linear_igs`] 328 / 0.79 MB (11 pivots, each a secure
-//! reciprocal); [`score_public_weights`] 30 / 46.7 MB with the same scores (2.5e−9);
+//! reciprocal); [`score_public_weights`] 32 / 6.6–8.1 MB (HE; 46.7 MB dealer) with the same
+//! scores (5.6e−11);
 //! [`logistic_igs`] (full and covariates-only models, 10 Newton iterations each, plus the
 //! log-likelihoods) 4,421 / 231 MB (each site's design matrices masked once as an
 //! [`arith::PrivateMatrix`]; 274 MB when every Newton step re-masked them): coefficients, SEs, OR per SD and its CI within 3.7e−10,
 //! llf and llnull within 3e−11, Nagelkerke R² (full, covariates-only, incremental) within
-//! 3e−10 relative of statsmodels. Of the scoring traffic ≈ 86 MB is the opening of the n_s × 2m matrix-product
-//! masks in [`private_matvec`] (16 bytes per genotype per peer, twice: dosage and missing
-//! indicator); that is the product the homomorphic path is to replace.
+//! 3e−10 relative of statsmodels. On the dealer path ≈ 86 MB of the scoring traffic is the
+//! opening of the n_s × 2m matrix-product masks in [`private_matvec`] (16 bytes per genotype
+//! per peer, twice: dosage and missing indicator), which the HE path replaces.
 
 use core::fmt;
 use core::ops::Range;
@@ -573,10 +588,27 @@ fn pooled_two_f<R: Ring, P: Prep>(
         pooled = pooled.add(&arith::input(ctx, owner, v, 2 * m)?);
     }
     let (c, calls) = (pooled.slice(0, m), pooled.slice(m, m));
-    let calls_fx = calls.scale(R::pow2(fx.frac_bits()));
+    // In Z_2^128, 2^k/n_j instead of 1/n_j (k = RECIPROCAL_SHIFT): its fixed-point ulp is
+    // 2^k times smaller relative to the value, and c_j ≤ 2N multiplies that error. Then
+    // 2f_j = c_j · (2^k/n_j) / 2^k, one truncation (±1 ulp).
+    let k = if R::BITS >= 128 {
+        RECIPROCAL_SHIFT.min(fx.frac_bits())
+    } else {
+        0
+    };
+    let calls_fx = calls.scale(R::pow2(fx.frac_bits() - k));
     let inv = reciprocal_refined(ctx, &calls_fx, fx)?;
-    Ok(arith::mul(ctx, &c, &inv)?)
+    let two_f = arith::mul(ctx, &c, &inv)?;
+    if k == 0 {
+        return Ok(two_f);
+    }
+    Ok(trunc::trunc(ctx, &two_f, k)?)
 }
+
+/// log2 of the scaling of the secure 1/n_j in [`pooled_two_f`] (Z_2^128): the reciprocal's
+/// argument n_j/2^16 stays inside its domain [2^−20, 2^40) for 1 ≤ n_j < 2^56, and the error
+/// of 2f_j drops from ≈ c_j·2^−f (≈ 8e−8 at N = 45,000) to ≈ 2^−f.
+const RECIPROCAL_SHIFT: u32 = 16;
 
 /// Pooled standardisation of shared scores (all shared).
 pub struct Standardized<R: Ring> {
