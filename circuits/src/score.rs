@@ -24,7 +24,7 @@
 //! Z_2^128 in one round ([`convert::lift_signed`]). The lift is exact when |score|·2^f <
 //! 2^62, which the plan guarantees by a public bound B on |w_j| that the weight owner checks
 //! before input: m·(2·B·2^f·(1 + 2^−20) + 8) < 2^62 ([`he_exact`]; f = 40, B = 4: m <
-//! 262,143). `Auto` takes the HE path when it is exact, built in (feature `he`), and moves
+//! 524,287). `Auto` takes the HE path when it is exact, built in (feature `he`), and moves
 //! fewer bytes by [`product_cost`]; every party decides from public values only.
 
 //! The result is a shared score per individual, in pooled order (sites in party order);
@@ -506,7 +506,7 @@ pub fn product_cost(
 /// terms) with fixed-point weights is exact in `R`: in Z_2^64 always (the ring product is
 /// the same), in Z_2^128 when |score|·2^f ≤ m·(2·B·2^f·(1 + 2^−20) + 8) < 2^62, the lift's
 /// range ([`convert::LIFT_SIGNED_BOUND_LOG2`]; 2^−20 covers the error of the secure 2f_j ≤ 2,
-/// 8 the encoding roundings). E.g. f = 40, B = 4: m < 262,143 variants.
+/// 8 the encoding roundings). E.g. f = 40, B = 4: m ≤ 524,287 variants.
 pub fn he_exact<R: Ring>(m: usize, max_abs_weight: f64, fx: FixedPoint) -> bool {
     if R::BITS == 64 {
         return true;
@@ -1252,6 +1252,28 @@ mod tests {
             .collect();
         let y = (0..n).map(|_| next() * 4.0 - 2.0).collect();
         (dos, cov, y)
+    }
+
+    #[test]
+    fn he_bound_and_cost_model() {
+        let fx = FixedPoint::default_for::<Z128>();
+        // m·(2·4·2^40·(1 + 2^−20) + 8) < 2^62 ⇔ m ≤ 524,287.
+        assert!(he_exact::<Z128>(524_287, 4.0, fx));
+        assert!(!he_exact::<Z128>(524_288, 4.0, fx));
+        assert!(he_exact::<Z128>(2_000_000, 1.0, fx));
+        assert!(!he_exact::<Z128>(10, f64::INFINITY, fx));
+        assert!(he_exact::<mpc_core::ring::Z64>(usize::MAX, 1e9, fx));
+        // Dealer path: every ordered pair opens rows·cols + cols elements.
+        let c = product_cost(800, 1122, 3, 16, usize::MAX);
+        assert_eq!(c.dealer_bytes, 6 * (800 * 1122 + 1122) * 16);
+        let he = c.he_bytes.unwrap();
+        assert!(he < c.dealer_bytes / 5, "{he} vs {}", c.dealer_bytes);
+        // A tiny product is cheaper with triples (one ciphertext is 32 KiB).
+        let t = product_cost(30, 24, 3, 16, usize::MAX);
+        assert!(t.he_bytes.unwrap() > t.dealer_bytes);
+        // Chunking repeats the query: more bytes, never fewer.
+        let chunked = product_cost(800, 1122, 3, 16, 100);
+        assert!(chunked.he_bytes.unwrap() > he);
     }
 
     #[test]
