@@ -233,6 +233,16 @@ impl Default for ScoreOptions {
     }
 }
 
+/// The product path named in a plan or job file: `dealer`, `he` or `auto` (case-insensitive).
+pub fn parse_matvec_path(name: &str) -> Option<MatvecPath> {
+    match name.to_ascii_lowercase().as_str() {
+        "dealer" => Some(MatvecPath::Dealer),
+        "he" => Some(MatvecPath::He),
+        "auto" => Some(MatvecPath::Auto),
+        _ => None,
+    }
+}
+
 /// Shared scores of every individual, pooled order (sites in party order). `weights` is
 /// `Some` at the weight owner only; every computing party is a site and passes its dosages.
 /// [`score_with`] with the default [`ScoreOptions`] (HE path when it is cheaper).
@@ -1263,6 +1273,10 @@ mod tests {
         assert!(he_exact::<Z128>(2_000_000, 1.0, fx));
         assert!(!he_exact::<Z128>(10, f64::INFINITY, fx));
         assert!(he_exact::<mpc_core::ring::Z64>(usize::MAX, 1e9, fx));
+        assert_eq!(parse_matvec_path("HE"), Some(MatvecPath::He));
+        assert_eq!(parse_matvec_path("dealer"), Some(MatvecPath::Dealer));
+        assert_eq!(parse_matvec_path("auto"), Some(MatvecPath::Auto));
+        assert_eq!(parse_matvec_path("gpu"), None);
         // Dealer path: every ordered pair opens rows·cols + cols elements.
         let c = product_cost(800, 1122, 3, 16, usize::MAX);
         assert_eq!(c.dealer_bytes, 6 * (800 * 1122 + 1122) * 16);
