@@ -130,6 +130,9 @@ enum Out<T> {
     Dealer(Result<DealerStats, protocols::ProtocolError>),
 }
 
+/// How long a benchmark party waits for a peer's message before giving up.
+pub const BENCH_RECV_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1800);
+
 /// Runs `f` at `n` computing parties with a [`Dealer`] thread and times it (see the module
 /// docs for what the time covers). `seed` fixes every party's PRG (benchmarks only: real
 /// sessions seed from the operating system).
@@ -149,6 +152,9 @@ where
     std::hint::black_box(protocols::kernel::matmul(&one, &one, 1, 1, 1));
     let barrier = Barrier::new(n + 1);
     let outs = run(n, 1, |ch: &mut MemChannel| {
+        // A party may compute for minutes between two messages (S1's HE products at the
+        // `large` size keep the dealer idle for > 120 s): the benchmark's timeout, not a test's.
+        ch.set_timeout(BENCH_RECV_TIMEOUT);
         let me = ch.me();
         let mut prg = Prg::insecure_from_u64(seed).fork_indexed(b"bench-party", u64::from(me.0));
         barrier.wait();

@@ -11,6 +11,7 @@ pub mod g1;
 pub mod hemv;
 pub mod net;
 pub mod t12;
+pub mod s1;
 pub mod w1;
 pub mod w2;
 pub mod w3;
@@ -66,6 +67,7 @@ pub const WORKLOADS: &[Workload] = &[
     hemv::HEW5,
     fit::FIT,
     t12::T12,
+    s1::S1,
 ];
 
 /// The workload called `name` (case-insensitive).

@@ -5,16 +5,28 @@
 //! effect-allele counts c_j and non-missing call counts n_j (integers); the pooled sums are
 //! local. Then, as plink2 `--score` (default mode, `_SUM`, data/small/README.md §4a):
 //!
-//! 1. 2f_j = c_j · (1/n_j): 1/n_j by [`funcs::reciprocal`] plus one Newton step
-//!    ([`crate::gwas::reciprocal_refined`]); the integer c_j times the fixed-point 1/n_j is
-//!    already in fixed point (one Beaver product, no truncation).
+//! 1. 2f_j = c_j · (2^16/n_j) / 2^16: 2^16/n_j by [`funcs::reciprocal`] plus one Newton step
+//!    ([`crate::gwas::reciprocal_refined`]); the integer c_j times the fixed-point 2^16/n_j
+//!    is one Beaver product, then one truncation by 16 bits (the scaling keeps c_j from
+//!    multiplying the reciprocal's ulp; Z_2^64 uses 1/n_j directly).
 //! 2. u_j = w_j · 2f_j ([`trunc::mul_fx`]): the contribution of an imputed call.
 //! 3. Site s holds G_s (its effect-allele dosages, 0 for a missing call) and M_s (its
 //!    missing-call indicators), both n_s × m and plaintext. Its scores are
-//!    [G_s | M_s] · [w; u], one site-private matrix × shared vector product
-//!    ([`private_matvec`], the single seam a homomorphic product replaces later). Integer
+//!    [G_s | M_s] · [w; u], one site-private matrix × shared vector product. Integer
 //!    matrix × fixed-point vector needs no truncation.
 //!
+//! **Product path** ([`ScoreOptions::path`], a public plan parameter; [`MatvecPath::Auto`] by
+//! default). `Dealer`: [`private_matvec`] (Beaver, the masked matrix crosses the network:
+//! 16 bytes per entry per peer in Z_2^128). `He`: the shares of [w; u] are reduced mod 2^64
+//! ([`convert::reduce`]), the site computes [G_s | M_s]·[w; u] mod 2^64 over GLWE
+//! ([`he::he_matvec`], O((rows + cols)/N) ciphertexts) in row chunks of at most
+//! [`ScoreOptions::max_chunk_entries`] entries, and the Z_2^64 result shares are lifted to
+//! Z_2^128 in one round ([`convert::lift_signed`]). The lift is exact when |score|·2^f <
+//! 2^62, which the plan guarantees by a public bound B on |w_j| that the weight owner checks
+//! before input: m·(2·B·2^f·(1 + 2^−20) + 8) < 2^62 ([`he_exact`]; f = 40, B = 4: m <
+//! 524,287). `Auto` takes the HE path when it is exact, built in (feature `he`), and moves
+//! fewer bytes by [`product_cost`]; every party decides from public values only.
+
 //! The result is a shared score per individual, in pooled order (sites in party order);
 //! nothing is opened. With public weights ([`score_public_weights`]) each site computes
 //! G_s·w itself and only M_s·u is a site-private product: the same numbers for half the
@@ -52,38 +64,47 @@
 //! weight owner learns nothing beyond its own weights and the outputs. Individual scores, z, fitted values, residuals, allele
 //! frequencies and the Gram matrix stay shared.
 //!
-//! **Numerics** (Z_2^128, f = 40, ulp ≈ 9.1e−13): dosages and indicators are exact integers;
-//! w and u carry ≤ ½ ulp encoding plus ≈ 1e−12 from 2f_j (relative ≈ 1e−18 after Newton on
-//! 1/n_j, then × c_j ≤ 2N), so a score's absolute error is of order m·ulp (m = score
-//! variants). Conditions: every n_j ≥ 1 and < 2^40 (reciprocal domain), the population
+//! **Numerics** (Z_2^128, f = 40, ulp ≈ 9.1e−13): dosages and indicators are exact integers
+//! and both product paths are exact; w and u carry ≤ ½ ulp encoding plus ≈ 2 ulp from 2f_j
+//! (relative ≈ 1e−18 after Newton on 2^16/n_j, × c_j/2^16 ≤ 2N/2^16, one truncation), so a
+//! score's absolute error is of order m·ulp (m = score
+//! variants). Conditions: every n_j ≥ 1 and < 2^56 (reciprocal domain of n_j/2^16), the population
 //! variance of the scores and every pivot of the (1/N-scaled) Gram matrix in [2^−20, 2^40),
 //! mean squared covariates < 2^40. Z_2^64 is not supported here: its f = 16 default would
 //! give score errors up to m·2^−17 ≈ 4e−3 here.
 //!
 //! **Measured** on `data/small` (3 sites, 2,400 samples, 561 harmonised variants, 4
-//! covariates, 3 parties + dealer, `parties/tests/score_igs.rs`): scores within 2.1e−9
+//! covariates, 3 parties + dealer, `parties/tests/score_igs.rs`): scores within 5.4e−11 (2.1e−9 before the 2^16/n_j scaling)
 //! absolute of plink2's `SCORE1_SUM` (12-digit file); mean and SD within 2.1e−10 relative;
 //! linear IGS coefficients, SEs, R², incremental R² and σ² within 1.8e−10 relative of
-//! statsmodels. Online rounds / bytes sent per party: [`score`] 31 / 89.8 MB,
+//! statsmodels. Online rounds / bytes sent per party: [`score`] over the HE path (default)
+//! 33–34 / 8.1–9.3 MB, over the dealer path 34 / 89.8 MB (error 5.6e−11),
 //! [`standardize`] 35 / 0.32 MB, [`linear_igs`] 328 / 0.79 MB (11 pivots, each a secure
-//! reciprocal); [`score_public_weights`] 30 / 46.7 MB with the same scores (2.5e−9);
+//! reciprocal); [`score_public_weights`] 32 / 6.6–8.1 MB (HE; 46.7 MB dealer) with the same
+//! scores (5.6e−11);
 //! [`logistic_igs`] (full and covariates-only models, 10 Newton iterations each, plus the
 //! log-likelihoods) 4,421 / 231 MB (each site's design matrices masked once as an
 //! [`arith::PrivateMatrix`]; 274 MB when every Newton step re-masked them): coefficients, SEs, OR per SD and its CI within 3.7e−10,
 //! llf and llnull within 3e−11, Nagelkerke R² (full, covariates-only, incremental) within
-//! 3e−10 relative of statsmodels. Of the scoring traffic ≈ 86 MB is the opening of the n_s × 2m matrix-product
-//! masks in [`private_matvec`] (16 bytes per genotype per peer, twice: dosage and missing
-//! indicator); that is the product the homomorphic path is to replace.
+//! 3e−10 relative of statsmodels. On the `large` config (benches `S1`: 3 sites, 45,000
+//! samples, 60,000 variants genome-wide, HE path): 970 MB per party, 53 rounds, 717 s on a
+//! loaded 2-core machine, scores within 1.5e−10 of the plaintext reference (the dealer path
+//! would move ≈ 57.6 GB per party per site). On the dealer path ≈ 86 MB of the scoring traffic is the
+//! opening of the n_s × 2m matrix-product masks in [`private_matvec`] (16 bytes per genotype
+//! per peer, twice: dosage and missing indicator), which the HE path replaces.
 
 use core::fmt;
+use core::ops::Range;
 
 use mpc_core::fixed::{FixedError, FixedPoint};
 use mpc_core::party::PartyId;
-use mpc_core::ring::Ring;
+use mpc_core::ring::{Ring, Z64};
 use mpc_core::share::SharedVec;
 use protocols::arith::private_matvec;
+pub use protocols::he::MatvecPath;
+use protocols::he::params::{DEFAULT_PARAMS, Layout};
 use protocols::prep::Prep;
-use protocols::{Ctx, ProtocolError, arith, funcs, trunc};
+use protocols::{Ctx, ProtocolError, arith, convert, funcs, he, trunc};
 
 use crate::gwas::reciprocal_refined;
 
@@ -100,6 +121,21 @@ pub enum ScoreError {
     /// A rule of the plan checked in MPC failed (only its pass bit was opened); names the
     /// rule.
     Refused(String),
+    /// The weight owner's weight `index` exceeds the plan's public bound
+    /// ([`ScoreOptions::max_abs_weight`]); raised at the owner only.
+    WeightBound {
+        /// Position of the first weight beyond the bound.
+        index: usize,
+        /// The bound.
+        bound: f64,
+    },
+    /// The HE path was requested but m·|w|·2^f may exceed the Z_2^64 → Z_2^128 lift's range.
+    HeRange {
+        /// Score variants.
+        variants: usize,
+        /// The weight bound.
+        bound: f64,
+    },
 }
 
 impl fmt::Display for ScoreError {
@@ -109,6 +145,14 @@ impl fmt::Display for ScoreError {
             Self::Shape => write!(f, "local data do not match the plan's shape"),
             Self::Encoding(e) => write!(f, "value does not encode: {e}"),
             Self::Refused(rule) => write!(f, "refused by the plan's rule {rule}"),
+            Self::WeightBound { index, bound } => {
+                write!(f, "weight {index} exceeds the plan's bound |w| ≤ {bound}")
+            }
+            Self::HeRange { variants, bound } => write!(
+                f,
+                "HE scoring of {variants} variants with |w| ≤ {bound} may exceed the lift's range \
+                 (2^62 in fixed point): lower the weight bound or use the dealer path"
+            ),
         }
     }
 }
@@ -163,11 +207,66 @@ fn party(i: usize) -> Result<PartyId, ScoreError> {
         .map_err(|_| ScoreError::Protocol(ProtocolError::Unreachable("party index")))
 }
 
+/// Default public bound on |w_j| ([`ScoreOptions::max_abs_weight`]): per-allele weights
+/// (log odds ratios, trait units per allele) of published scores are far below it.
+pub const DEFAULT_MAX_ABS_WEIGHT: f64 = 4.0;
+
+/// Default bound on the entries of one site-private product call
+/// ([`ScoreOptions::max_chunk_entries`]): the HE path takes a site's rows in chunks of at most
+/// this many matrix entries, so a site's memory stays ≈ 16 bytes × this (1 GiB).
+pub const DEFAULT_MAX_CHUNK_ENTRIES: usize = 1 << 26;
+
+/// Public scoring parameters (every party must pass the same; plan/job parameters).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreOptions {
+    /// How the site-private products are computed: dealer triples, GLWE, or the cheaper of the
+    /// two by [`product_cost`] (`Auto`, the default).
+    pub path: MatvecPath,
+    /// Public bound on every |w_j|. The weight owner refuses weights beyond it
+    /// ([`ScoreError::WeightBound`]); the HE path in Z_2^128 is exact when
+    /// m·(2·B·2^f·(1 + 2^−20) + 8) < 2^62 (see [`he_exact`]).
+    pub max_abs_weight: f64,
+    /// Largest number of matrix entries in one HE product call (memory bound at the site).
+    pub max_chunk_entries: usize,
+}
+
+impl Default for ScoreOptions {
+    fn default() -> Self {
+        Self {
+            path: MatvecPath::Auto,
+            max_abs_weight: DEFAULT_MAX_ABS_WEIGHT,
+            max_chunk_entries: DEFAULT_MAX_CHUNK_ENTRIES,
+        }
+    }
+}
+
+/// The product path named in a plan or job file: `dealer`, `he` or `auto` (case-insensitive).
+pub fn parse_matvec_path(name: &str) -> Option<MatvecPath> {
+    match name.to_ascii_lowercase().as_str() {
+        "dealer" => Some(MatvecPath::Dealer),
+        "he" => Some(MatvecPath::He),
+        "auto" => Some(MatvecPath::Auto),
+        _ => None,
+    }
+}
+
 /// Shared scores of every individual, pooled order (sites in party order). `weights` is
 /// `Some` at the weight owner only; every computing party is a site and passes its dosages.
+/// [`score_with`] with the default [`ScoreOptions`] (HE path when it is cheaper).
 pub fn score<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     plan: &ScorePlan,
+    weights: Option<&[f64]>,
+    mine: &SiteDosages<'_>,
+) -> Result<SharedVec<R>, ScoreError> {
+    score_with(ctx, plan, &ScoreOptions::default(), weights, mine)
+}
+
+/// [`score`] with explicit options (product path, weight bound).
+pub fn score_with<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    opts: &ScoreOptions,
     weights: Option<&[f64]>,
     mine: &SiteDosages<'_>,
 ) -> Result<SharedVec<R>, ScoreError> {
@@ -178,26 +277,45 @@ pub fn score<R: Ring, P: Prep>(
     if weights.is_some_and(|w| w.len() != m) {
         return Err(ScoreError::Shape);
     }
-    // Weights from the model owner.
+    // Weights from the model owner, who checks the plan's public bound on them.
     let w_enc: Option<Vec<R>> = if me == plan.weight_owner {
-        Some(fx.encode_slice(weights.ok_or(ScoreError::Shape)?)?)
+        let w = weights.ok_or(ScoreError::Shape)?;
+        if let Some(j) = w
+            .iter()
+            .position(|x| !x.is_finite() || x.abs() > opts.max_abs_weight)
+        {
+            return Err(ScoreError::WeightBound {
+                index: j,
+                bound: opts.max_abs_weight,
+            });
+        }
+        Some(fx.encode_slice(w)?)
     } else {
         None
     };
     let w = arith::input(ctx, plan.weight_owner, w_enc.as_deref(), m)?;
-    let local = Local::<R>::compute(mine, m);
+    let counts = local_counts::<R>(mine, m);
     // Step 1: 2f.
-    let two_f = pooled_two_f(ctx, plan, &local.counts)?;
+    let two_f = pooled_two_f(ctx, plan, &counts)?;
     // Step 2: u = w ⊙ 2f.
     let u = trunc::mul_fx(ctx, &w, &two_f, fx)?;
     let wu = SharedVec::concat(&[&w, &u]);
     // Step 3: per site, [G_s | M_s] · [w; u].
-    let gm = local.gm();
     let mut parts = Vec::with_capacity(ctx.n());
     for (i, &n_s) in plan.site_sizes.iter().enumerate() {
         let owner = party(i)?;
-        let mat = (owner == me).then_some(gm.as_slice());
-        parts.push(private_matvec(ctx, owner, mat, n_s, 2 * m, &wu)?);
+        let site = (owner == me).then_some(mine);
+        parts.push(site_product(
+            ctx,
+            plan,
+            opts,
+            opts.max_abs_weight,
+            owner,
+            site,
+            SiteMatrix::DosagesAndMissing,
+            n_s,
+            &wu,
+        )?);
     }
     let refs: Vec<&SharedVec<R>> = parts.iter().collect();
     Ok(SharedVec::concat(&refs))
@@ -208,10 +326,22 @@ pub fn score<R: Ring, P: Prep>(
 /// product would give) and inputs it; only the mean-imputation term M_s·(w ⊙ 2f) is a
 /// site-private product, since the pooled frequencies stay shared. `weights` is the same
 /// public vector at every party; [`ScorePlan::weight_owner`] is not used. About half the
-/// traffic of [`score`].
+/// traffic of [`score`] on the dealer path.
 pub fn score_public_weights<R: Ring, P: Prep>(
     ctx: &mut Ctx<'_, P>,
     plan: &ScorePlan,
+    weights: &[f64],
+    mine: &SiteDosages<'_>,
+) -> Result<SharedVec<R>, ScoreError> {
+    score_public_weights_with(ctx, plan, &ScoreOptions::default(), weights, mine)
+}
+
+/// [`score_public_weights`] with explicit options ([`ScoreOptions::max_abs_weight`] is not
+/// used: the weights are public, so their largest magnitude is).
+pub fn score_public_weights_with<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    opts: &ScoreOptions,
     weights: &[f64],
     mine: &SiteDosages<'_>,
 ) -> Result<SharedVec<R>, ScoreError> {
@@ -223,25 +353,37 @@ pub fn score_public_weights<R: Ring, P: Prep>(
         return Err(ScoreError::Shape);
     }
     let w: Vec<R> = fx.encode_slice(weights)?;
-    let local = Local::<R>::compute(mine, m);
-    let two_f = pooled_two_f(ctx, plan, &local.counts)?;
+    let max_w = weights.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    let counts = local_counts::<R>(mine, m);
+    let two_f = pooled_two_f(ctx, plan, &counts)?;
     let u = trunc::mul_public_fx(ctx, &two_f, &w, fx)?;
     // Local: G_s · w in the ring (no truncation: integer × fixed point).
-    let gw: Vec<R> = local
-        .g
-        .chunks_exact(m.max(1))
-        .map(|row| {
-            row.iter()
-                .zip(&w)
-                .fold(R::ZERO, |acc, (&g, &wj)| acc + g * wj)
-        })
-        .collect();
+    let n = mine.n_samples;
+    let mut gw = vec![R::ZERO; n];
+    for (col, &wj) in mine.dosages.chunks_exact(n.max(1)).zip(&w) {
+        for (acc, &d) in gw.iter_mut().zip(col) {
+            if (0..=2).contains(&d) {
+                *acc += R::from_u64(d as u64) * wj;
+            }
+        }
+    }
     let mut parts = Vec::with_capacity(ctx.n());
     for (i, &n_s) in plan.site_sizes.iter().enumerate() {
         let owner = party(i)?;
         let own = owner == me;
         let observed = arith::input(ctx, owner, own.then_some(gw.as_slice()), n_s)?;
-        let imputed = private_matvec(ctx, owner, own.then_some(local.miss.as_slice()), n_s, m, &u)?;
+        let site = own.then_some(mine);
+        let imputed = site_product(
+            ctx,
+            plan,
+            opts,
+            max_w,
+            owner,
+            site,
+            SiteMatrix::Missing,
+            n_s,
+            &u,
+        )?;
         parts.push(observed.add(&imputed));
     }
     let refs: Vec<&SharedVec<R>> = parts.iter().collect();
@@ -262,53 +404,189 @@ fn check_shape<P: Prep>(
     Ok(())
 }
 
-/// A site's local (plaintext) inputs: per-variant counts [c; n_calls] (2m), and the dosage
-/// matrix G (0 for missing) and missing-indicator matrix M, both sample-major n × m.
-struct Local<R: Ring> {
-    counts: Vec<R>,
-    g: Vec<R>,
-    miss: Vec<R>,
-    m: usize,
-}
-
-impl<R: Ring> Local<R> {
-    fn compute(mine: &SiteDosages<'_>, m: usize) -> Self {
-        let n = mine.n_samples;
-        let mut counts = vec![R::ZERO; 2 * m];
-        let mut g = vec![R::ZERO; n * m];
-        let mut miss = vec![R::ZERO; n * m];
-        for (j, col) in mine.dosages.chunks_exact(n.max(1)).enumerate().take(m) {
-            let (mut c, mut calls) = (0u64, 0u64);
-            for (i, &d) in col.iter().enumerate() {
-                if (0..=2).contains(&d) {
-                    c += d as u64;
-                    calls += 1;
-                    if let Some(x) = g.get_mut(i * m + j) {
-                        *x = R::from_u64(d as u64);
-                    }
-                } else if let Some(x) = miss.get_mut(i * m + j) {
-                    *x = R::ONE;
-                }
-            }
-            if let Some(x) = counts.get_mut(j) {
-                *x = R::from_u64(c);
-            }
-            if let Some(x) = counts.get_mut(m + j) {
-                *x = R::from_u64(calls);
+/// A site's per-variant counts [c; n_calls] (2m): effect-allele counts and non-missing calls.
+fn local_counts<R: Ring>(mine: &SiteDosages<'_>, m: usize) -> Vec<R> {
+    let n = mine.n_samples;
+    let mut counts = vec![R::ZERO; 2 * m];
+    for (j, col) in mine.dosages.chunks_exact(n.max(1)).enumerate().take(m) {
+        let (mut c, mut calls) = (0u64, 0u64);
+        for &d in col {
+            if (0..=2).contains(&d) {
+                c += d as u64;
+                calls += 1;
             }
         }
-        Self { counts, g, miss, m }
+        if let Some(x) = counts.get_mut(j) {
+            *x = R::from_u64(c);
+        }
+        if let Some(x) = counts.get_mut(m + j) {
+            *x = R::from_u64(calls);
+        }
+    }
+    counts
+}
+
+/// Which plaintext matrix of a site enters a product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SiteMatrix {
+    /// [G | M]: dosages (0 for a missing call) and missing-call indicators, n × 2m.
+    DosagesAndMissing,
+    /// M only, n × m.
+    Missing,
+}
+
+impl SiteMatrix {
+    fn cols(self, m: usize) -> usize {
+        match self {
+            Self::DosagesAndMissing => 2 * m,
+            Self::Missing => m,
+        }
     }
 
-    /// [G | M], sample-major n × 2m.
-    fn gm(&self) -> Vec<R> {
-        let m = self.m.max(1);
-        self.g
-            .chunks_exact(m)
-            .zip(self.miss.chunks_exact(m))
-            .flat_map(|(a, b)| a.iter().chain(b).copied())
-            .collect()
+    /// Rows `rows` of the matrix, sample-major, in the ring `T`.
+    fn rows<T: Ring>(self, mine: &SiteDosages<'_>, m: usize, rows: Range<usize>) -> Vec<T> {
+        let n = mine.n_samples;
+        let cols = self.cols(m);
+        let r = rows.len();
+        let mut out = vec![T::ZERO; r * cols];
+        for (j, col) in mine.dosages.chunks_exact(n.max(1)).enumerate().take(m) {
+            let Some(part) = col.get(rows.clone()) else {
+                continue;
+            };
+            for (i, &d) in part.iter().enumerate() {
+                let (pos, v) = match (self, (0..=2).contains(&d)) {
+                    (Self::DosagesAndMissing, true) => (i * cols + j, d as u64),
+                    (Self::DosagesAndMissing, false) => (i * cols + m + j, 1),
+                    (Self::Missing, false) => (i * cols + j, 1),
+                    (Self::Missing, true) => continue,
+                };
+                if let Some(x) = out.get_mut(pos) {
+                    *x = T::from_u64(v);
+                }
+            }
+        }
+        out
     }
+}
+
+/// Public traffic estimate of one site-private product (bytes sent by all computing parties
+/// together, online and dealer), used by [`MatvecPath::Auto`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProductCost {
+    /// Dealer path ([`protocols::arith::private_matvec`]): every party opens the masked
+    /// matrix (rows·cols) and vector (cols) to every other party, `ring_bytes` each.
+    pub dealer_bytes: u128,
+    /// HE path: per row chunk, every non-owner's query and the owner's reply
+    /// ([`protocols::he::params::Layout`]); plus, in Z_2^128, the lift (8 bytes per row per
+    /// ordered pair of parties, 32 per row from the dealer). `None` if no layout fits.
+    pub he_bytes: Option<u128>,
+}
+
+/// [`ProductCost`] of a rows × cols site-private product among `parties` computing parties in
+/// a ring of `ring_bytes`-byte elements, HE rows taken in chunks of `chunk_rows`.
+pub fn product_cost(
+    rows: usize,
+    cols: usize,
+    parties: usize,
+    ring_bytes: usize,
+    chunk_rows: usize,
+) -> ProductCost {
+    let (r, c, n) = (rows as u128, cols as u128, parties as u128);
+    let pairs = n * n.saturating_sub(1);
+    let dealer_bytes = pairs * (r * c + c) * ring_bytes as u128;
+    let mut he = Some(0u128);
+    let chunk = chunk_rows.max(1);
+    let mut start = 0;
+    while start < rows {
+        let len = chunk.min(rows - start);
+        he = match (he, Layout::choose(&DEFAULT_PARAMS, len, cols)) {
+            (Some(t), Ok(l)) => Some(
+                t + (n.saturating_sub(1)) * (l.query_bytes() as u128 + l.reply_bytes() as u128),
+            ),
+            _ => None,
+        };
+        start += len;
+    }
+    let lift = if ring_bytes > 8 {
+        pairs * 8 * r + 32 * r
+    } else {
+        0
+    };
+    ProductCost {
+        dealer_bytes,
+        he_bytes: he.map(|b| b + lift),
+    }
+}
+
+/// True if the HE product of a 0/1/2-valued n × `cols` matrix (at most `m` nonzero entries
+/// per row that multiply weights of magnitude ≤ `max_abs_weight` or their mean-imputation
+/// terms) with fixed-point weights is exact in `R`: in Z_2^64 always (the ring product is
+/// the same), in Z_2^128 when |score|·2^f ≤ m·(2·B·2^f·(1 + 2^−20) + 8) < 2^62, the lift's
+/// range ([`convert::LIFT_SIGNED_BOUND_LOG2`]; 2^−20 covers the error of the secure 2f_j ≤ 2,
+/// 8 the encoding roundings). E.g. f = 40, B = 4: m ≤ 524,287 variants.
+pub fn he_exact<R: Ring>(m: usize, max_abs_weight: f64, fx: FixedPoint) -> bool {
+    if R::BITS == 64 {
+        return true;
+    }
+    let per =
+        2.0 * max_abs_weight * f64::from(fx.frac_bits()).exp2() * (1.0 + 2f64.powi(-20)) + 8.0;
+    let bound = m as f64 * per;
+    bound.is_finite() && bound < f64::from(convert::LIFT_SIGNED_BOUND_LOG2).exp2()
+}
+
+/// The product of one site's plaintext matrix (`site` is `Some` at the owner) with a shared
+/// vector, by the path `opts` selects: every party decides from public values only.
+#[allow(clippy::too_many_arguments, reason = "internal helper")]
+fn site_product<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    opts: &ScoreOptions,
+    max_abs_weight: f64,
+    owner: PartyId,
+    site: Option<&SiteDosages<'_>>,
+    which: SiteMatrix,
+    rows: usize,
+    v: &SharedVec<R>,
+) -> Result<SharedVec<R>, ScoreError> {
+    let m = plan.n_variants;
+    let cols = which.cols(m);
+    let chunk_rows = (opts.max_chunk_entries / cols.max(1)).max(1);
+    let exact = he_exact::<R>(m, max_abs_weight, plan.fx);
+    let he = match opts.path {
+        MatvecPath::Dealer => false,
+        MatvecPath::He => {
+            if !exact {
+                return Err(ScoreError::HeRange {
+                    variants: m,
+                    bound: max_abs_weight,
+                });
+            }
+            true
+        }
+        MatvecPath::Auto => {
+            let cost = product_cost(rows, cols, ctx.n(), R::BYTES, chunk_rows);
+            cfg!(feature = "he") && exact && cost.he_bytes.is_some_and(|h| h < cost.dealer_bytes)
+        }
+    };
+    if !he {
+        let mat = site.map(|s| which.rows::<R>(s, m, 0..rows));
+        return Ok(private_matvec(ctx, owner, mat.as_deref(), rows, cols, v)?);
+    }
+    // HE in Z_2^64 on the reduced shares, row chunk by row chunk, then one lift.
+    let v64 = convert::reduce(v);
+    let mut parts = Vec::with_capacity(rows.div_ceil(chunk_rows));
+    let mut start = 0;
+    while start < rows {
+        let len = chunk_rows.min(rows - start);
+        let mat = site.map(|s| which.rows::<Z64>(s, m, start..start + len));
+        parts.push(he::he_matvec(ctx, owner, mat.as_deref(), len, cols, &v64)?);
+        start += len;
+    }
+    let refs: Vec<&SharedVec<Z64>> = parts.iter().collect();
+    Ok(convert::lift_signed_to::<R, P>(
+        ctx,
+        &SharedVec::concat(&refs),
+    )?)
 }
 
 /// Pooled 2f_j = c_j · (1/n_j) from every site's counts (shared; nothing opened).
@@ -327,10 +605,27 @@ fn pooled_two_f<R: Ring, P: Prep>(
         pooled = pooled.add(&arith::input(ctx, owner, v, 2 * m)?);
     }
     let (c, calls) = (pooled.slice(0, m), pooled.slice(m, m));
-    let calls_fx = calls.scale(R::pow2(fx.frac_bits()));
+    // In Z_2^128, 2^k/n_j instead of 1/n_j (k = RECIPROCAL_SHIFT): its fixed-point ulp is
+    // 2^k times smaller relative to the value, and c_j ≤ 2N multiplies that error. Then
+    // 2f_j = c_j · (2^k/n_j) / 2^k, one truncation (±1 ulp).
+    let k = if R::BITS >= 128 {
+        RECIPROCAL_SHIFT.min(fx.frac_bits())
+    } else {
+        0
+    };
+    let calls_fx = calls.scale(R::pow2(fx.frac_bits() - k));
     let inv = reciprocal_refined(ctx, &calls_fx, fx)?;
-    Ok(arith::mul(ctx, &c, &inv)?)
+    let two_f = arith::mul(ctx, &c, &inv)?;
+    if k == 0 {
+        return Ok(two_f);
+    }
+    Ok(trunc::trunc(ctx, &two_f, k)?)
 }
+
+/// log2 of the scaling of the secure 1/n_j in [`pooled_two_f`] (Z_2^128): the reciprocal's
+/// argument n_j/2^16 stays inside its domain [2^−20, 2^40) for 1 ≤ n_j < 2^56, and the error
+/// of 2f_j drops from ≈ c_j·2^−f (≈ 8e−8 at N = 45,000) to ≈ 2^−f.
+const RECIPROCAL_SHIFT: u32 = 16;
 
 /// Pooled standardisation of shared scores (all shared).
 pub struct Standardized<R: Ring> {
@@ -1064,6 +1359,32 @@ mod tests {
     }
 
     #[test]
+    fn he_bound_and_cost_model() {
+        let fx = FixedPoint::default_for::<Z128>();
+        // m·(2·4·2^40·(1 + 2^−20) + 8) < 2^62 ⇔ m ≤ 524,287.
+        assert!(he_exact::<Z128>(524_287, 4.0, fx));
+        assert!(!he_exact::<Z128>(524_288, 4.0, fx));
+        assert!(he_exact::<Z128>(2_000_000, 1.0, fx));
+        assert!(!he_exact::<Z128>(10, f64::INFINITY, fx));
+        assert!(he_exact::<mpc_core::ring::Z64>(usize::MAX, 1e9, fx));
+        assert_eq!(parse_matvec_path("HE"), Some(MatvecPath::He));
+        assert_eq!(parse_matvec_path("dealer"), Some(MatvecPath::Dealer));
+        assert_eq!(parse_matvec_path("auto"), Some(MatvecPath::Auto));
+        assert_eq!(parse_matvec_path("gpu"), None);
+        // Dealer path: every ordered pair opens rows·cols + cols elements.
+        let c = product_cost(800, 1122, 3, 16, usize::MAX);
+        assert_eq!(c.dealer_bytes, 6 * (800 * 1122 + 1122) * 16);
+        let he = c.he_bytes.unwrap();
+        assert!(he < c.dealer_bytes / 5, "{he} vs {}", c.dealer_bytes);
+        // A tiny product is cheaper with triples (one ciphertext is 32 KiB).
+        let t = product_cost(30, 24, 3, 16, usize::MAX);
+        assert!(t.he_bytes.unwrap() > t.dealer_bytes);
+        // Chunking repeats the query: more bytes, never fewer.
+        let chunked = product_cost(800, 1122, 3, 16, 100);
+        assert!(chunked.he_bytes.unwrap() > he);
+    }
+
+    #[test]
     fn secure_matches_plain_reference() {
         let (m, sizes) = (12usize, [30usize, 25, 35]);
         let weights: Vec<f64> = (0..m).map(|j| (j as f64 - 5.5) * 0.037).collect();
@@ -1089,6 +1410,29 @@ mod tests {
             };
             let s = score::<Z128, _>(ctx, &plan, w, &d).unwrap();
             let sp = score_public_weights::<Z128, _>(ctx, &plan, &weights, &d).unwrap();
+            // The HE path (forced: Auto takes the dealer path at this size), in row chunks of
+            // 7: the same scores within a few ulp per variant (both products are exact; the
+            // fresh truncations of u = w ⊙ 2f differ by ±1 ulp per entry).
+            let he_opts = ScoreOptions {
+                path: MatvecPath::He,
+                max_chunk_entries: 7 * 2 * m,
+                ..ScoreOptions::default()
+            };
+            let sh = score_with::<Z128, _>(ctx, &plan, &he_opts, w, &d).unwrap();
+            let sph =
+                score_public_weights_with::<Z128, _>(ctx, &plan, &he_opts, &weights, &d).unwrap();
+            let both = fx.decode_slice(&arith::open(
+                ctx,
+                &SharedVec::concat(&[&s, &sp, &sh, &sph]),
+            )?);
+            let n_all = s.len();
+            for i in 0..2 * n_all {
+                let (a, b) = (both[i], both[2 * n_all + i]);
+                assert!(
+                    (a - b).abs() < 1e-10,
+                    "HE vs dealer path, entry {i}: {a} vs {b}"
+                );
+            }
             let st = standardize(ctx, &s, fx).unwrap();
             let c = SiteCovariates {
                 n_samples: sizes[me.index()],

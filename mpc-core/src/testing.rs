@@ -76,6 +76,11 @@ impl MemChannel {
         self.limit = limit;
     }
 
+    /// Sets how long a receive waits for the peer (default [`DEFAULT_TIMEOUT`]).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
     /// The session id.
     pub fn session(&self) -> SessionId {
         self.session

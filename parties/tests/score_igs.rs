@@ -2,6 +2,9 @@
 //! (3 sites as 3 parties + dealer, each loading only its own site), against
 //! `expected/score_pooled.full.tsv` and `expected/expected.json` (data/small/README.md §4a, §4c).
 //!
+//! Scoring takes the default product path (`MatvecPath::Auto`: GLWE on this data, lifted from
+//! Z_2^64 to Z_2^128) and, once, the dealer path; both are checked against plink2.
+//!
 //! Tolerances (Z_2^128, f = 40): scores ≤ 1e-6 absolute, mean and SD ≤ 1e-6 relative, linear
 //! IGS coefficients, SE, R² and logistic IGS coefficients, SE, OR per SD and its 95% CI
 //! ≤ 1e-4 relative.
@@ -16,7 +19,7 @@
 use std::collections::HashMap;
 
 use circuits::plain::score as plain;
-use circuits::score::{self, ScorePlan, SiteCovariates, SiteDosages};
+use circuits::score::{self, MatvecPath, ScoreOptions, ScorePlan, SiteCovariates, SiteDosages};
 use mpc_core::fixed::FixedPoint;
 use mpc_core::party::PartyId;
 use mpc_core::ring::Z128;
@@ -46,6 +49,8 @@ fn expected_scores() -> HashMap<String, f64> {
 
 struct Out {
     scores: Vec<f64>,
+    /// The same scores over the dealer path.
+    dealer_scores: Vec<f64>,
     public_scores: Vec<f64>,
     mean: f64,
     sd: f64,
@@ -127,16 +132,32 @@ fn secret_weight_score_standardisation_and_linear_igs() {
             after_public.rounds - after_logit.rounds,
             after_public.online_bytes_sent(n_parties) - after_logit.online_bytes_sent(n_parties),
         );
+        // The dealer path (Beaver products instead of GLWE): same known answers.
+        let before_dealer = ctx.stats();
+        let dealer = ScoreOptions {
+            path: MatvecPath::Dealer,
+            ..ScoreOptions::default()
+        };
+        let sd = score::score_with::<Z128, _>(ctx, &plan, &dealer, weights, &dos).unwrap();
+        let after_dealer = ctx.stats();
+        eprintln!(
+            "{me}: secret-weight score, default path (HE) {} rounds / {} bytes; dealer path {} / {}",
+            after_score.rounds,
+            after_score.online_bytes_sent(n_parties),
+            after_dealer.rounds - before_dealer.rounds,
+            after_dealer.online_bytes_sent(n_parties) - before_dealer.online_bytes_sent(n_parties),
+        );
         // Test only: open the shared scores and moments to compare with the known answers.
         let opened = fx.decode_slice(
-            &arith::open(ctx, &SharedVec::concat(&[&s, &st.mean, &st.var, &sp])).unwrap(),
+            &arith::open(ctx, &SharedVec::concat(&[&s, &st.mean, &st.var, &sp, &sd])).unwrap(),
         );
         let n = s.len();
         Ok(Out {
             scores: opened[..n].to_vec(),
             mean: opened[n],
             sd: opened[n + 1].sqrt(),
-            public_scores: opened[n + 2..].to_vec(),
+            public_scores: opened[n + 2..2 * n + 2].to_vec(),
+            dealer_scores: opened[2 * n + 2..].to_vec(),
             igs,
             igs_public,
             logit,
@@ -163,6 +184,18 @@ fn secret_weight_score_standardisation_and_linear_igs() {
             .map(|(s, id)| (s - exp[id.as_str()]).abs())
             .fold(0.0, f64::max);
         assert_eq!(o.public_scores.len(), iids.len());
+        assert_eq!(o.dealer_scores.len(), iids.len());
+        let dealer_abs = o
+            .dealer_scores
+            .iter()
+            .zip(&iids)
+            .map(|(s, id)| (s - exp[id.as_str()]).abs())
+            .fold(0.0, f64::max);
+        eprintln!(
+            "party {}: dealer-path score error {dealer_abs:.3e}",
+            p.party
+        );
+        assert!(dealer_abs <= 1e-6, "dealer-path score error {dealer_abs}");
         assert!(public_abs <= 1e-6, "public-weight score error {public_abs}");
         let mean_rel =
             ((o.mean - std_["mean"].as_f64().unwrap()) / std_["mean"].as_f64().unwrap()).abs();

@@ -23,7 +23,7 @@
 //!
 //! Modules: [`arith`] (input, open, Beaver products), [`trunc`] (fixed-point truncation),
 //! [`compare`] (less-than-zero, comparisons, equality, select, min/max, abs, ReLU),
-//! [`he`] (site-private matrix × shared vector over lattice HE),
+//! [`convert`] (Z_2^64 ↔ Z_2^128 share conversion), [`he`] (site-private matrix × shared vector over lattice HE),
 //! [`funcs`] (sigmoid, exp, ln, reciprocal, inverse square root, square root as
 //! piecewise polynomials), [`sort`] (secure shuffle and quicksort with payload columns),
 //! [`prep`] (preprocessing sources), [`ctx`] (the protocol
@@ -54,6 +54,7 @@
 pub mod arith;
 pub mod comm;
 pub mod compare;
+pub mod convert;
 pub mod ctx;
 pub mod error;
 pub mod funcs;

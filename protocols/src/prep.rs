@@ -26,7 +26,7 @@ mod dealer;
 mod generate;
 
 use mpc_core::channel::Channel;
-use mpc_core::ring::Ring;
+use mpc_core::ring::{Ring, Z64, Z128};
 use mpc_core::share::{SharedBits, SharedMat, SharedVec};
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +144,12 @@ pub enum PrepRequest {
         /// Rows of B2 (left products).
         l: u64,
     },
+    /// `n` ring-lifting masks (see [`crate::convert`]): r uniform in Z_2^64 shared in Z_2^64,
+    /// the same r as an integer in [0, 2^64) shared in Z_2^128, and msb(r) shared in Z_2^128.
+    Lift64 {
+        /// Number of masks.
+        n: u64,
+    },
 }
 
 impl PrepRequest {
@@ -164,6 +170,7 @@ impl PrepRequest {
             Self::MatrixTwoSided { m, k, n, l, .. } => m
                 .checked_mul(k)?
                 .checked_add(k.checked_add(m)?.checked_mul(n.checked_add(l)?)?),
+            Self::Lift64 { n } => n.checked_mul(3),
         }
     }
 }
@@ -228,6 +235,16 @@ pub struct TruncTuples<R: Ring> {
     pub r_low_shr: SharedVec<R>,
     /// msb(r) as a ring integer 0/1.
     pub r_msb: SharedVec<R>,
+}
+
+/// Ring-lifting masks (see [`PrepRequest::Lift64`] and [`crate::convert`]).
+pub struct LiftMasks {
+    /// r, uniform in Z_2^64.
+    pub r64: SharedVec<Z64>,
+    /// The same r as an integer in [0, 2^64), shared in Z_2^128.
+    pub r128: SharedVec<Z128>,
+    /// msb(r) (0 or 1), shared in Z_2^128.
+    pub msb: SharedVec<Z128>,
 }
 
 /// Comparison masks (see `crate::compare`).
@@ -394,6 +411,8 @@ pub trait Prep {
         width: usize,
         owner: mpc_core::party::PartyId,
     ) -> Result<ShuffleCorrelation<R>>;
+    /// Ring-lifting masks from Z_2^64 to Z_2^128 ([`LiftMasks`]).
+    fn lift64(&mut self, chan: &mut dyn Channel, n: usize) -> Result<LiftMasks>;
     /// Tells the source the session is over (the dealer then stops).
     fn finish(&mut self, chan: &mut dyn Channel) -> Result<()>;
 }
@@ -469,6 +488,7 @@ mod tests {
                 },
                 "0b0203040506",
             ),
+            (PrepRequest::Lift64 { n: 300 }, "0cac02"),
         ];
         for (req, want) in cases {
             let m = Msg::control(&req).unwrap();

@@ -319,7 +319,7 @@ fn parse_glm(text: &str) -> Result<Vec<PlinkRow>, String> {
 
 /// The pooled PLINK 1 fileset (canonical coding, A1 = ALT) of the kept samples, with plink2
 /// phenotype and covariate files.
-fn write_pooled(
+pub(crate) fn write_pooled(
     prefix: &Path,
     cohorts: &[LinearCohort],
     canon: &[CanonicalVariant],

@@ -9,12 +9,13 @@ use mpc_core::wire::Msg;
 
 use super::generate::{
     DealerGen, PartyGen, deal, party_beaver, party_bin_triples, party_bin_triples_shared,
-    party_cmp, party_dabits, party_dot, party_matrix, party_matrix_two_sided, party_shuffle,
-    party_square, party_trunc,
+    party_cmp, party_dabits, party_dot, party_lift64, party_matrix, party_matrix_two_sided,
+    party_shuffle, party_square, party_trunc,
 };
 use super::{
-    Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, MAX_REQUEST_ELEMENTS,
-    MatTriple, MatTriple2, Prep, PrepRequest, ShuffleCorrelation, SquarePairs, TruncTuples,
+    Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, LiftMasks,
+    MAX_REQUEST_ELEMENTS, MatTriple, MatTriple2, Prep, PrepRequest, ShuffleCorrelation,
+    SquarePairs, TruncTuples,
 };
 use crate::comm;
 use crate::error::{ProtocolError, Result};
@@ -208,6 +209,14 @@ macro_rules! seed_source_prep {
                 let mine = self.party_index() == owner.index();
                 let mut g = self.material(ch, req)?;
                 let out = party_shuffle(&mut g, n, width, mine)?;
+                g.finish()?;
+                Ok(out)
+            }
+
+            fn lift64(&mut self, ch: &mut dyn Channel, n: usize) -> Result<LiftMasks> {
+                let req = PrepRequest::Lift64 { n: n as u64 };
+                let mut g = self.material(ch, req)?;
+                let out = party_lift64(&mut g, n)?;
                 g.finish()?;
                 Ok(out)
             }

@@ -8,8 +8,8 @@ use mpc_core::ring::{Ring, RingId, Z64, Z128};
 use mpc_core::share::{SharedBits, SharedMat, SharedVec, last_word_mask, words_for_bits};
 
 use super::{
-    Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, MatTriple, MatTriple2,
-    PrepRequest, SecretPerm, ShuffleCorrelation, SquarePairs, TruncTuples, apply_rows,
+    Beaver, BinTriples, BinTriplesShared, CmpMasks, DaBits, DotTriples, LiftMasks, MatTriple,
+    MatTriple2, PrepRequest, SecretPerm, ShuffleCorrelation, SquarePairs, TruncTuples, apply_rows,
 };
 use crate::error::{ProtocolError, Result};
 use crate::kernel;
@@ -370,8 +370,29 @@ pub(crate) fn deal(req: &PrepRequest, g: &mut DealerGen) -> Result<()> {
                 |g| deal_shuffle::<Z128>(g, n, width, owner),
             )
         }
+        PrepRequest::Lift64 { n } => deal_lift64(g, usize_of(n)?),
         PrepRequest::End => Ok(()),
     }
+}
+
+fn deal_lift64(g: &mut DealerGen, n: usize) -> Result<()> {
+    let r = g.random::<Z64>(n);
+    let wide: Vec<Z128> = r.iter().map(|x| Z128(u128::from(x.0))).collect();
+    let msb: Vec<Z128> = r.iter().map(|x| Z128(u128::from(x.msb()))).collect();
+    g.derived(&wide);
+    g.derived(&msb);
+    Ok(())
+}
+
+pub(crate) fn party_lift64(g: &mut PartyGen, n: usize) -> Result<LiftMasks> {
+    let r64 = g.random::<Z64>(n);
+    let r128 = g.derived::<Z128>(n)?;
+    let msb = g.derived::<Z128>(n)?;
+    Ok(LiftMasks {
+        r64: SharedVec::from_share(r64),
+        r128: SharedVec::from_share(r128),
+        msb: SharedVec::from_share(msb),
+    })
 }
 
 fn deal_shuffle<R: Ring>(g: &mut DealerGen, n: usize, width: usize, owner: usize) -> Result<()> {
