@@ -8,10 +8,12 @@
 //!   aggregates.
 //! - [`score`]: pooled scoring with mean imputation, standardisation, linear IGS (OLS).
 //! - [`cox`]: Cox proportional hazards, Breslow ties, by Newton–Raphson.
+//! - [`score_test`]: binary-trait GWAS score test (null Logit on covariates, U²/V).
 
 pub mod cox;
 pub mod linear;
 pub mod prs;
 pub mod qc;
 pub mod score;
+pub mod score_test;
 pub mod stats;
