@@ -9,6 +9,7 @@
 //! - [`score`]: pooled scoring with mean imputation, standardisation, linear IGS (OLS).
 //! - [`cox`]: Cox proportional hazards, Breslow ties, by Newton–Raphson.
 //! - [`cv`]: leave-one-site-out cross-validation of the ridge penalty (centred folds).
+//! - [`score_test`]: binary-trait GWAS score test (null Logit on covariates, U²/V).
 
 pub mod cox;
 pub mod cv;
@@ -16,4 +17,5 @@ pub mod linear;
 pub mod prs;
 pub mod qc;
 pub mod score;
+pub mod score_test;
 pub mod stats;
