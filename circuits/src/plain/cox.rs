@@ -89,8 +89,9 @@ fn derivatives(
     Some((u, info, ll, max_eta))
 }
 
-/// Inverse of a symmetric positive definite p × p matrix by Gauss–Jordan.
-fn invert(m: &[f64], p: usize) -> Option<Vec<f64>> {
+/// Inverse of a symmetric positive definite p × p matrix by Gauss–Jordan (`None` if singular);
+/// also used by [`super::score_test`].
+pub(crate) fn invert(m: &[f64], p: usize) -> Option<Vec<f64>> {
     let w = 2 * p;
     let mut a = vec![0.0; p * w];
     for r in 0..p {

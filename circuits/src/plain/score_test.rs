@@ -6,6 +6,7 @@
 //! mean ALT dosage of the non-missing calls (pooled over all samples given);
 //! U = Σ gᵢ(yᵢ − μᵢ), V = Σ gᵢ² wᵢ − b'(X'WX)⁻¹b with b = Σ gᵢ wᵢ xᵢ, T = U²/V ~ χ²₁.
 
+use super::cox::invert;
 use super::qc::MISSING;
 
 /// The fitted null model.
@@ -34,38 +35,6 @@ pub struct ScoreRow {
     pub v: f64,
     /// U²/V, or `None` when V is numerically 0 (monomorphic).
     pub t: Option<f64>,
-}
-
-/// Inverse of a p × p symmetric positive definite matrix (Gauss–Jordan), `None` if singular.
-fn invert(m: &[f64], p: usize) -> Option<Vec<f64>> {
-    let w = 2 * p;
-    let mut a = vec![0.0; p * w];
-    for r in 0..p {
-        for c in 0..p {
-            *a.get_mut(r * w + c)? = m.get(r * p + c).copied()?;
-        }
-        *a.get_mut(r * w + p + r)? = 1.0;
-    }
-    for i in 0..p {
-        let piv = a.get(i * w + i).copied()?;
-        if piv.abs() < 1e-300 || !piv.is_finite() {
-            return None;
-        }
-        for c in 0..w {
-            *a.get_mut(i * w + c)? /= piv;
-        }
-        let pivot_row: Vec<f64> = a.get(i * w..(i + 1) * w)?.to_vec();
-        for r in (0..p).filter(|&r| r != i) {
-            let f = a.get(r * w + i).copied()?;
-            for (c, pv) in pivot_row.iter().enumerate() {
-                *a.get_mut(r * w + c)? -= f * pv;
-            }
-        }
-    }
-    (0..p)
-        .flat_map(|r| (0..p).map(move |c| (r, c)))
-        .map(|(r, c)| a.get(r * w + p + c).copied())
-        .collect()
 }
 
 /// X'WX and X'(y − μ) at `beta`, with μ and w.
