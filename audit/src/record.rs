@@ -134,18 +134,18 @@ impl RunRecord {
     }
 }
 
-/// (step, frame seq, len, msg_hash) of i's SENDs to j, or of j's RECVs from i, with the
+/// (frame seq, len, msg_hash) of i's SENDs to j, or of j's RECVs from i, with the
 /// entry's sequence number.
-pub(crate) fn frames(
-    entries: &[Entry],
-    peer: u16,
-    send: bool,
-) -> Vec<(u64, (u32, u64, u64, Hash32))> {
+///
+/// The plan step at which each side logged the frame is not part of the match: parties
+/// move between steps on their own, so a frame sent at the end of one step may be received
+/// after the receiver has moved on (and the helper, which serves preprocessing, never moves).
+pub(crate) fn frames(entries: &[Entry], peer: u16, send: bool) -> Vec<(u64, (u64, u64, Hash32))> {
     entries
         .iter()
         .filter_map(|e| match (&e.body, send) {
             (Body::Send(f), true) | (Body::Recv(f), false) if f.peer == peer => {
-                Some((e.seq, (e.step, f.frame_seq, f.len, f.msg_hash)))
+                Some((e.seq, (f.frame_seq, f.len, f.msg_hash)))
             }
             _ => None,
         })

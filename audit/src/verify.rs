@@ -561,7 +561,7 @@ pub fn check_pairs(
                 from: i as u16,
                 to: j as u16,
                 frames: sends.len() as u64,
-                bytes: sends.iter().map(|(_, s)| s.2).sum(),
+                bytes: sends.iter().map(|(_, s)| s.1).sum(),
                 matched: true,
             });
         }

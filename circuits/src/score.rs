@@ -294,12 +294,34 @@ pub fn score_with<R: Ring, P: Prep>(
         None
     };
     let w = arith::input(ctx, plan.weight_owner, w_enc.as_deref(), m)?;
+    score_shared(ctx, plan, opts, &w, mine)
+}
+
+/// Shared scores from weights that are already secret-shared (`w`: m entries at fixed point
+/// `plan.fx`): fitted weights, or a model owner outside the session that dealt additive
+/// shares of its weights to the sites. Whoever dealt `w` is responsible for the public bound
+/// `opts.max_abs_weight` on every |w_j| (the HE path's exactness depends on it; see
+/// [`he_exact`]). [`ScorePlan::weight_owner`] is not used.
+pub fn score_shared<R: Ring, P: Prep>(
+    ctx: &mut Ctx<'_, P>,
+    plan: &ScorePlan,
+    opts: &ScoreOptions,
+    w: &SharedVec<R>,
+    mine: &SiteDosages<'_>,
+) -> Result<SharedVec<R>, ScoreError> {
+    let m = plan.n_variants;
+    let me = ctx.me();
+    let fx = plan.fx;
+    check_shape(ctx, plan, mine)?;
+    if w.len() != m {
+        return Err(ScoreError::Shape);
+    }
     let counts = local_counts::<R>(mine, m);
     // Step 1: 2f.
     let two_f = pooled_two_f(ctx, plan, &counts)?;
     // Step 2: u = w ⊙ 2f.
-    let u = trunc::mul_fx(ctx, &w, &two_f, fx)?;
-    let wu = SharedVec::concat(&[&w, &u]);
+    let u = trunc::mul_fx(ctx, w, &two_f, fx)?;
+    let wu = SharedVec::concat(&[w, &u]);
     // Step 3: per site, [G_s | M_s] · [w; u].
     let mut parts = Vec::with_capacity(ctx.n());
     for (i, &n_s) in plan.site_sizes.iter().enumerate() {

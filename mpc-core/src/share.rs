@@ -45,6 +45,24 @@ impl<R: Ring> SharedVec<R> {
         }
     }
 
+    /// Additive shares of a secret held by one dealer (e.g. a model owner outside the
+    /// session): `n` shares of which the last `n − 1` are uniform (draw them from a CSPRNG),
+    /// summing to `secret`. Any `n − 1` of them are independent of the secret.
+    pub fn deal<G: rand_core::Rng + ?Sized>(secret: &[R], n: usize, rng: &mut G) -> Vec<Self> {
+        let mut first = secret.to_vec();
+        let mut out = Vec::with_capacity(n);
+        for _ in 1..n {
+            let mut r = vec![R::ZERO; secret.len()];
+            R::fill_random(rng, &mut r);
+            for (f, x) in first.iter_mut().zip(&r) {
+                *f -= *x;
+            }
+            out.push(Self { data: r });
+        }
+        out.insert(0, Self { data: first });
+        out
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.data.len()
@@ -333,6 +351,31 @@ mod tests {
         assert_eq!(w.expose_share(), v.expose_share());
         assert_eq!(v.sum_groups(5).expose_share(), &[Z64(10), Z64(35)]);
         assert_eq!(v.slice(8, 5).len(), 2);
+    }
+
+    #[test]
+    fn dealt_shares_sum_to_the_secret() {
+        use rand_chacha::ChaCha20Rng;
+        use rand_core::SeedableRng;
+        let secret: Vec<Z64> = (0..17u64)
+            .map(|x| Z64(x.wrapping_mul(0x9e37_79b9)))
+            .collect();
+        let mut rng = ChaCha20Rng::from_seed([7; 32]);
+        for n in 1..=4 {
+            let shares = SharedVec::deal(&secret, n, &mut rng);
+            assert_eq!(shares.len(), n);
+            let mut sum = vec![Z64(0); secret.len()];
+            for s in &shares {
+                for (a, b) in sum.iter_mut().zip(s.expose_share()) {
+                    *a += *b;
+                }
+            }
+            assert_eq!(sum, secret);
+            if n > 1 {
+                // The dealt masks are not the secret (nor zero).
+                assert_ne!(shares[1].expose_share(), &secret[..]);
+            }
+        }
     }
 
     #[test]

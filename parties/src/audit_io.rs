@@ -225,6 +225,14 @@ pub trait RevealGate: Sync {
     /// abort notice tells every other party).
     fn disclosure_check(&self, outputs: &[&str], rule: &str, passed: bool)
     -> protocols::Result<()>;
+    /// Moves this party's transcript to the plan's analysis step named `step` (forward
+    /// only): outputs are revealed only at the step the plan declares for them. An unknown
+    /// step, or one before the current step, is an error and the job must stop. Without a
+    /// plan ([`NoAudit`]) it does nothing.
+    fn enter_step(&self, step: &str) -> protocols::Result<()> {
+        let _ = step;
+        Ok(())
+    }
 }
 
 /// Thresholds of the in-MPC disclosure checks of one output, from the approved plan: every
@@ -353,6 +361,21 @@ impl PartyAuditor {
 }
 
 impl RevealGate for PartyAuditor {
+    fn enter_step(&self, step: &str) -> protocols::Result<()> {
+        let index = self
+            .plan
+            .plan()
+            .analyses
+            .iter()
+            .position(|a| a.name == step)
+            .ok_or_else(|| ProtocolError::ApiMisuse(format!("step `{step}` is not in the plan")))?;
+        let index = u32::try_from(index)
+            .map_err(|_| ProtocolError::ApiMisuse(format!("step `{step}`: index")))?;
+        self.transcript
+            .with(|w| w.set_step(index))
+            .map_err(|e| ProtocolError::ApiMisuse(format!("step `{step}`: {e}")))
+    }
+
     fn before_open(&self, output: &str) -> protocols::Result<()> {
         let reqs = self.requests(output);
         self.transcript.with(|w| {
@@ -880,6 +903,27 @@ where
     F: Fn(&mut Ctx<'_, Dealer>, &dyn RevealGate) -> protocols::Result<T> + Sync,
     P: FnOnce(&[PlanParty]) -> Result<CanonicalPlan, String>,
 {
+    simulate_audited_with(sites, opts, rng, None, plan_for, reveals, job)
+}
+
+/// [`simulate_audited`] with a coordinator party (`coordinator`'s identity, role
+/// coordinator, named by its certificate) appended to the parties `plan_for` receives: it
+/// takes no part in the session, receives outputs as the plan says, and co-signs the run
+/// record like every other party.
+pub fn simulate_audited_with<T, F, P>(
+    sites: &[String],
+    opts: &NetOptions,
+    rng: SessionRng,
+    coordinator: Option<(&str, &crate::net::Identity)>,
+    plan_for: P,
+    reveals: &[&str],
+    job: F,
+) -> Result<AuditedSimulation<T>, String>
+where
+    T: Send,
+    F: Fn(&mut Ctx<'_, Dealer>, &dyn RevealGate) -> protocols::Result<T> + Sync,
+    P: FnOnce(&[PlanParty]) -> Result<CanonicalPlan, String>,
+{
     let (consortium, nodes) = loopback_named(sites, opts).map_err(|e| e.to_string())?;
     let mut parties = Vec::new();
     let mut keys = Vec::new();
@@ -896,11 +940,24 @@ where
         });
         keys.push(id.audit_key().map_err(|e| e.to_string())?);
     }
-    let certs: Vec<(String, Vec<u8>)> = nodes
+    let mut certs: Vec<(String, Vec<u8>)> = nodes
         .iter()
         .zip(&parties)
         .map(|(n, p)| (p.name.clone(), n.identity().cert().to_vec()))
         .collect();
+    if let Some((name, id)) = coordinator {
+        parties.push(PlanParty {
+            name: name.to_owned(),
+            role: Role::Coordinator,
+            jurisdiction: "EEA".into(),
+            cert_sha256: id.fingerprint().0,
+            verifying_key: id
+                .verifying_key()
+                .ok_or("coordinator certificate without Ed25519 key")?,
+        });
+        keys.push(id.audit_key().map_err(|e| e.to_string())?);
+        certs.push((name.to_owned(), id.cert().to_vec()));
+    }
     let plan = plan_for(&parties)?;
     let mut approvals = Vec::new();
     for (i, p) in parties.iter().enumerate() {

@@ -69,20 +69,20 @@ pub const MODEL_TEXT: &str = "Semi-honest parties: each follows the protocol but
      input, sees no opened value and must not collude with any site. Connections are QUIC \
      with mutual TLS 1.3 to certificates pinned in the consortium file.";
 
-/// The audit plan of a pooled-statistics job.
-pub fn pooled_stats_plan(spec: &PooledStatsSpec) -> Result<CanonicalPlan, String> {
-    let d = spec.columns.len() as u64;
-    let role = |r: Role| match r {
+fn audit_role(r: Role) -> AuditRole {
+    match r {
         Role::Site => AuditRole::Site,
         Role::Helper => AuditRole::Helper,
         Role::Coordinator => AuditRole::Coordinator,
-    };
-    let parties: Vec<PartySpec> = spec
-        .parties
+    }
+}
+
+fn party_specs(parties: &[PlanParty]) -> Vec<PartySpec> {
+    parties
         .iter()
         .map(|p| PartySpec {
             name: p.name.clone(),
-            role: role(p.role),
+            role: audit_role(p.role),
             operator: p.name.clone(),
             jurisdiction: p.jurisdiction.clone(),
             cert_sha256: p.cert_sha256,
@@ -90,12 +90,39 @@ pub fn pooled_stats_plan(spec: &PooledStatsSpec) -> Result<CanonicalPlan, String
             // Binaries are not attested yet: all zeros means "not attested".
             binary_sha256: [0; 32],
         })
-        .collect();
-    let dealer = spec
-        .parties
-        .iter()
-        .find(|p| p.role == Role::Helper)
-        .map(|p| p.name.clone());
+        .collect()
+}
+
+fn security(parties: &[PlanParty], crypto: &[&str]) -> SecuritySpec {
+    let mut crypto: Vec<String> = crypto.iter().map(|c| (*c).to_owned()).collect();
+    crypto.extend(
+        ["sig:ed25519", "hash:sha256", "tls:1.3-mtls"]
+            .iter()
+            .map(|c| (*c).to_owned()),
+    );
+    SecuritySpec {
+        protocol: "additive-n-party-dealer".into(),
+        model: "semi-honest-dealer".into(),
+        model_text: MODEL_TEXT.into(),
+        dealer: parties
+            .iter()
+            .find(|p| p.role == Role::Helper)
+            .map(|p| p.name.clone()),
+        crypto,
+    }
+}
+
+fn timeouts(step_ms: u64) -> Timeouts {
+    Timeouts {
+        handshake_ms: step_ms,
+        step_ms,
+        run_ms: step_ms.saturating_mul(360),
+    }
+}
+
+/// The audit plan of a pooled-statistics job.
+pub fn pooled_stats_plan(spec: &PooledStatsSpec) -> Result<CanonicalPlan, String> {
+    let d = spec.columns.len() as u64;
     let recipients: Vec<String> = spec
         .parties
         .iter()
@@ -131,19 +158,8 @@ pub fn pooled_stats_plan(spec: &PooledStatsSpec) -> Result<CanonicalPlan, String
         version: audit::codec::FORMAT_VERSION,
         run_id: RunId(spec.run_id),
         engine_version: concat!("igs-mpc ", env!("CARGO_PKG_VERSION")).into(),
-        security: SecuritySpec {
-            protocol: "additive-n-party-dealer".into(),
-            model: "semi-honest-dealer".into(),
-            model_text: MODEL_TEXT.into(),
-            dealer,
-            crypto: vec![
-                "ring:z128/f40".into(),
-                "sig:ed25519".into(),
-                "hash:sha256".into(),
-                "tls:1.3-mtls".into(),
-            ],
-        },
-        parties,
+        security: security(&spec.parties, &["ring:z128/f40"]),
+        parties: party_specs(&spec.parties),
         inputs: spec
             .inputs
             .iter()
@@ -174,11 +190,109 @@ pub fn pooled_stats_plan(spec: &PooledStatsSpec) -> Result<CanonicalPlan, String
                 d + d * d,
             ),
         ],
-        timeouts: Timeouts {
-            handshake_ms: spec.step_ms,
-            step_ms: spec.step_ms,
-            run_ms: spec.step_ms.saturating_mul(360),
+        timeouts: timeouts(spec.step_ms),
+        not_after: spec.not_after,
+    };
+    CanonicalPlan::new(plan).map_err(|e| format!("plan: {e}"))
+}
+
+/// One output of a multi-step plan (an aggregate over the contributing sites' cohorts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepOutput {
+    /// Unique name (what the reveal gate is asked for).
+    pub name: String,
+    /// Index of the analysis step that opens it.
+    pub step: u32,
+    /// What it is, in words or notation.
+    pub formula: String,
+    /// Who receives it (party names).
+    pub recipients: Vec<String>,
+    /// How many numbers it opens.
+    pub parameters: u64,
+}
+
+/// What a multi-step plan says: the IGS pipeline (`parties::pipeline`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepsPlanSpec {
+    /// Run id (also the session id).
+    pub run_id: [u8; 16],
+    /// Dataset name at every site.
+    pub dataset: String,
+    /// Public cohort descriptor.
+    pub cohort: String,
+    /// Parties: sites, then the helper (the dealer), then coordinators.
+    pub parties: Vec<PlanParty>,
+    /// Per site: the declared (public) cohort size and the dataset's DUO codes.
+    pub inputs: Vec<(String, u64, Vec<DuoTerm>)>,
+    /// The steps in execution order: name, circuit, parameters.
+    pub analyses: Vec<Analysis>,
+    /// Every output.
+    pub outputs: Vec<StepOutput>,
+    /// Study type in words.
+    pub purpose: String,
+    /// Disease term, if any.
+    pub disease: Option<String>,
+    /// Minimum individuals per site behind each output.
+    pub k: u32,
+    /// Not run after this Unix time (seconds).
+    pub not_after: i64,
+    /// Progress timeout (ms).
+    pub step_ms: u64,
+}
+
+/// The audit plan of a multi-step job: every step with all its parameters, every output
+/// with its recipients. Each step also carries the in-MPC dominance bound (the
+/// SECURITY-DESIGN default), which every site approves as at least as strict as its own.
+pub fn steps_plan(spec: &StepsPlanSpec) -> Result<CanonicalPlan, String> {
+    let mut analyses = spec.analyses.clone();
+    for a in &mut analyses {
+        a.params
+            .entry(audit::approval::PARAM_DOMINANCE.into())
+            .or_insert(Value::Uint(u64::from(
+                DisclosurePolicy::default().dominance_permille,
+            )));
+    }
+    let plan = audit::Plan {
+        version: audit::codec::FORMAT_VERSION,
+        run_id: RunId(spec.run_id),
+        engine_version: concat!("igs-mpc ", env!("CARGO_PKG_VERSION")).into(),
+        security: security(&spec.parties, &["ring:z128/f40", "he:glwe-u128-ntt"]),
+        parties: party_specs(&spec.parties),
+        inputs: spec
+            .inputs
+            .iter()
+            .map(|(site, n, duo)| Input {
+                site: site.clone(),
+                dataset: spec.dataset.clone(),
+                duo: duo.clone(),
+                cohort: spec.cohort.clone(),
+                n: *n,
+            })
+            .collect(),
+        purpose: Purpose {
+            disease: spec.disease.clone(),
+            study_type: spec.purpose.clone(),
+            ancestry_research: false,
         },
+        analyses,
+        outputs: spec
+            .outputs
+            .iter()
+            .map(|o| OutputSpec {
+                name: o.name.clone(),
+                step: o.step,
+                formula: o.formula.clone(),
+                recipients: o.recipients.clone(),
+                k: spec.k,
+                precision: 12,
+                public: true,
+                ancestry_stratified: false,
+                kind: OutputKind::Aggregate {
+                    parameters: o.parameters,
+                },
+            })
+            .collect(),
+        timeouts: timeouts(spec.step_ms),
         not_after: spec.not_after,
     };
     CanonicalPlan::new(plan).map_err(|e| format!("plan: {e}"))

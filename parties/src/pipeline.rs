@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use circuits::cox::{SiteSurvival, cox_breslow};
 use circuits::evaluate::{HlTable, auc_delong, calibration, hosmer_lemeshow};
-use circuits::score::{self, ScorePlan, SiteCovariates, SiteDosages};
+use circuits::score::{self, ScoreOptions, ScorePlan, SiteCovariates, SiteDosages};
 use mpc_core::fixed::FixedPoint;
 use mpc_core::party::PartyId;
 use mpc_core::ring::{Ring, Z128};
@@ -34,6 +34,7 @@ use protocols::arith;
 use protocols::error::ProtocolError;
 use serde_json::{Value, json};
 
+use crate::audit_io::RevealGate;
 use crate::data::pgs::read_scoring_file;
 use crate::net::NetOptions;
 use crate::session::{Outcome, SessionRng};
@@ -112,24 +113,59 @@ fn params(job: &PipelineJob) -> Params {
     }
 }
 
-/// The computing part of one party (sites only; the helper serves preprocessing).
+/// One scoring set of a run: its public plan and, per site, that site's additive share of
+/// the weights dealt by the coordinator (the model owner).
+struct ScoringSet {
+    key: String,
+    plan: ScorePlan,
+    shares: Vec<SharedVec<Z128>>,
+}
+
+/// The plan's name of an opened output of a scoring set.
+fn output_name(key: &str, what: &str) -> String {
+    format!("{key}.{what}")
+}
+
+/// Opens through the reveal gate: `before_open`, the circuit (which opens), `after_open`
+/// with the opened values.
+fn open_as<T: core::fmt::Debug>(
+    gate: &dyn RevealGate,
+    name: &str,
+    f: impl FnOnce() -> protocols::Result<T>,
+) -> protocols::Result<T> {
+    gate.before_open(name)?;
+    let v = f()?;
+    gate.after_open(name, format!("{v:?}").as_bytes())?;
+    Ok(v)
+}
+
+/// The computing part of one party for one scoring set (sites only; the helper serves
+/// preprocessing). Every opening goes through `gate` under the plan's output names.
 fn party(
     ctx: &mut protocols::Ctx<'_, protocols::prep::Dealer>,
-    plan: &ScorePlan,
+    gate: &dyn RevealGate,
+    set: &ScoringSet,
     site: &Site,
     n_cov: usize,
     p: &Params,
     names: &[String],
 ) -> protocols::Result<PartyOut> {
     let me = ctx.me();
+    let plan = &set.plan;
     let fx = plan.fx;
-    let weights = (me == plan.weight_owner).then_some(site.weights.as_slice());
+    let w = set
+        .shares
+        .get(me.index())
+        .ok_or(ProtocolError::Unreachable("no weight share for this site"))?;
     let dos = SiteDosages {
         n_samples: site.iids.len(),
         dosages: &site.dosages,
     };
-    let s = score::score::<Z128, _>(ctx, plan, weights, &dos).map_err(err)?;
+    gate.enter_step(&step_name(&set.key, StepKind::Score))?;
+    let s = score::score_shared::<Z128, _>(ctx, plan, &ScoreOptions::default(), w, &dos)
+        .map_err(err)?;
     let st = score::standardize(ctx, &s, fx).map_err(err)?;
+    gate.enter_step(&step_name(&set.key, StepKind::IgsModel))?;
     let has = |m: &str| p.models.iter().any(|x| x == m);
     let linear = if has("linear") {
         let cov = SiteCovariates {
@@ -137,7 +173,9 @@ fn party(
             covariates: &site.covariates,
             outcome: &site.outcome,
         };
-        Some(score::linear_igs(ctx, plan, n_cov, &st.z, &cov).map_err(err)?)
+        Some(open_as(gate, &output_name(&set.key, OUT_LINEAR), || {
+            score::linear_igs(ctx, plan, n_cov, &st.z, &cov).map_err(err)
+        })?)
     } else {
         None
     };
@@ -147,8 +185,11 @@ fn party(
         outcome: &site.binary,
     };
     let (logistic, lp) = if has("logistic") || p.evaluate {
+        let name = output_name(&set.key, OUT_LOGISTIC);
+        gate.before_open(&name)?;
         let (fit, lp) =
             score::logistic_igs_with_lp(ctx, plan, n_cov, &st.z, &bin, p.newton).map_err(err)?;
+        gate.after_open(&name, format!("{fit:?}").as_bytes())?;
         (has("logistic").then_some(fit), Some(lp))
     } else {
         (None, None)
@@ -165,7 +206,7 @@ fn party(
             time: &site.tte_time,
             event: &site.tte_event,
         };
-        Some(
+        Some(open_as(gate, &output_name(&set.key, OUT_COX), || {
             cox_breslow(
                 ctx,
                 plan,
@@ -175,13 +216,14 @@ fn party(
                 p.cox_iterations,
                 TIME_BITS,
             )
-            .map_err(err)?,
-        )
+            .map_err(err)
+        })?)
     } else {
         None
     };
     let mut eval = Vec::new();
     if let (true, Some(lp)) = (p.evaluate, lp) {
+        gate.enter_step(&step_name(&set.key, StepKind::Evaluate))?;
         let mine: Vec<Z128> = site
             .binary
             .iter()
@@ -204,17 +246,21 @@ fn party(
                        lp: &SharedVec<Z128>,
                        y: &SharedVec<Z128>|
          -> protocols::Result<()> {
+            let out = output_name(&set.key, &format!("{OUT_EVALUATION}.{name}"));
+            gate.before_open(&out)?;
             let prs = auc_delong(ctx, s, y, SCORE_BITS).map_err(err)?;
             let igs = auc_delong(ctx, lp, y, SCORE_BITS).map_err(err)?;
             let cal = calibration(ctx, lp, y, fx, CALIBRATION_ITERATIONS).map_err(err)?;
             let hl = hosmer_lemeshow(ctx, lp, y, fx, p.hl_groups, SCORE_BITS).map_err(err)?;
-            eval.push(Eval {
+            let e = Eval {
                 name,
                 prs,
                 igs,
                 cal,
                 hl,
-            });
+            };
+            gate.after_open(&out, format!("{e:?}").as_bytes())?;
+            eval.push(e);
             Ok(())
         };
         one("pooled".into(), ctx, &s, &lp, &y)?;
@@ -393,7 +439,223 @@ fn progress(quiet: bool, msg: &str) {
     }
 }
 
-/// Runs the job over loopback QUIC and writes the results directory.
+/// Output kinds of a scoring set (the plan names them `<set>.<kind>`).
+const OUT_LINEAR: &str = "igs-linear";
+/// The logistic IGS.
+const OUT_LOGISTIC: &str = "igs-logistic";
+/// The Cox IGS.
+const OUT_COX: &str = "igs-cox";
+/// Evaluation of one dataset (`<set>.evaluation.<pooled|site>`).
+const OUT_EVALUATION: &str = "evaluation";
+/// The dataset name every site's plan input uses.
+const DATASET: &str = "igs";
+/// Minimum individuals per site behind each output (the disclosure default).
+const K_MIN: u32 = 5;
+
+/// Names of the parties of the plan that receive a step's outputs.
+fn recipient_names(step: Option<&spec::Step>, sites: &[String], coordinator: &str) -> Vec<String> {
+    let rs = step.map_or_else(
+        || {
+            vec![
+                crate::job::Recipient::Coordinator,
+                crate::job::Recipient::Sites,
+            ]
+        },
+        |s| s.recipients.clone(),
+    );
+    let mut out = Vec::new();
+    for r in rs {
+        match r {
+            crate::job::Recipient::Coordinator => out.push(coordinator.to_owned()),
+            crate::job::Recipient::Sites => out.extend(sites.iter().cloned()),
+        }
+    }
+    // The coordinator writes results.json: it always receives what the run opens.
+    if !out.iter().any(|n| n == coordinator) {
+        out.push(coordinator.to_owned());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The outputs the run opens (name, scoring set, step kind, formula, parameters), in
+/// opening order.
+fn planned_outputs(
+    job: &PipelineJob,
+    p: &Params,
+    sets: &[String],
+    sites: &[String],
+) -> Vec<(String, String, StepKind, String, u64)> {
+    let c = job.covariates.columns.len() as u64;
+    let cox = p.cox_index.len() as u64;
+    let has = |m: &str| p.models.iter().any(|x| x == m);
+    let mut out = Vec::new();
+    for key in sets {
+        if has("linear") {
+            out.push((
+                output_name(key, OUT_LINEAR),
+                key.clone(),
+                StepKind::IgsModel,
+                format!(
+                    "OLS of {} on const, prs_z, {}: coef, se, R², R² of the covariates only, \
+                     σ², n",
+                    job.outcomes.quantitative,
+                    job.covariates.columns.join(", ")
+                ),
+                2 * (2 + c) + 4,
+            ));
+        }
+        if has("logistic") || p.evaluate {
+            out.push((
+                output_name(key, OUT_LOGISTIC),
+                key.clone(),
+                StepKind::IgsModel,
+                format!(
+                    "Logit of {} on const, prs_z, {} (Newton, {} steps): coef, se, \
+                     log-likelihoods, Nagelkerke R², n",
+                    job.outcomes.binary,
+                    job.covariates.columns.join(", "),
+                    p.newton
+                ),
+                2 * (2 + c) + 5,
+            ));
+        }
+        if has("cox") {
+            out.push((
+                output_name(key, OUT_COX),
+                key.clone(),
+                StepKind::IgsModel,
+                format!(
+                    "Cox (Breslow ties) of ({}, {}) on prs_z, {}: coef, se, HR per SD with CI, n",
+                    job.outcomes.time,
+                    job.outcomes.event,
+                    job.covariates.cox.join(", ")
+                ),
+                2 * (1 + cox) + 3,
+            ));
+        }
+        if p.evaluate {
+            for ds in std::iter::once("pooled").chain(sites.iter().map(String::as_str)) {
+                out.push((
+                    output_name(key, &format!("{OUT_EVALUATION}.{ds}")),
+                    key.clone(),
+                    StepKind::Evaluate,
+                    format!(
+                        "on {ds}: AUC of the PRS and of the IGS with DeLong SE, calibration \
+                         slope and intercepts, Hosmer–Lemeshow over {} groups (per-group table \
+                         only if every cell has ≥ 5 individuals)",
+                        p.hl_groups
+                    ),
+                    10 + 3 * p.hl_groups as u64,
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn text(s: &str) -> audit::plan::Value {
+    audit::plan::Value::Text(s.to_owned())
+}
+
+fn uint(x: usize) -> audit::plan::Value {
+    audit::plan::Value::Uint(x as u64)
+}
+
+fn texts(v: &[String]) -> audit::plan::Value {
+    audit::plan::Value::Texts(v.to_vec())
+}
+
+/// The plan's name of a step of one scoring set.
+fn step_name(key: &str, kind: StepKind) -> String {
+    format!("{key}.{}", kind.name())
+}
+
+/// The analyses of the plan for one scoring set (key, scoring file SHA-256, variants): one
+/// per step the run executes, with every parameter, named `<set>.<step>`.
+fn planned_analyses(
+    job: &PipelineJob,
+    p: &Params,
+    set: &(String, String, usize),
+    job_sha256: &str,
+) -> Vec<(StepKind, audit::plan::Analysis)> {
+    use std::collections::BTreeMap;
+    let (key, file_sha256, n_variants) = set;
+    let mut out = Vec::new();
+    let mut score = BTreeMap::new();
+    score.insert("job_sha256".into(), text(job_sha256));
+    score.insert("scoring_file_sha256".into(), text(file_sha256));
+    score.insert("n_variants".into(), uint(*n_variants));
+    score.insert("weight_owner".into(), text(COORDINATOR));
+    score.insert("product_path".into(), text("auto (GLWE when cheaper)"));
+    score.insert(
+        "imputation".into(),
+        text("missing dosage = 2 × pooled effect-allele frequency"),
+    );
+    score.insert(
+        "standardisation".into(),
+        text("prs_z = (PRS − pooled mean) / pooled population SD (never opened)"),
+    );
+    out.push((
+        StepKind::Score,
+        audit::plan::Analysis {
+            name: step_name(key, StepKind::Score),
+            circuit: "score-shared-weights".into(),
+            params: score,
+        },
+    ));
+    let mut igs = BTreeMap::new();
+    igs.insert("models".into(), texts(&p.models));
+    igs.insert("newton_iterations".into(), uint(p.newton));
+    igs.insert("cox_iterations".into(), uint(p.cox_iterations));
+    igs.insert(
+        "outcome_quantitative".into(),
+        text(&job.outcomes.quantitative),
+    );
+    igs.insert("outcome_binary".into(), text(&job.outcomes.binary));
+    igs.insert("outcome_time".into(), text(&job.outcomes.time));
+    igs.insert("outcome_event".into(), text(&job.outcomes.event));
+    igs.insert("covariates".into(), texts(&job.covariates.columns));
+    igs.insert("cox_covariates".into(), texts(&job.covariates.cox));
+    out.push((
+        StepKind::IgsModel,
+        audit::plan::Analysis {
+            name: step_name(key, StepKind::IgsModel),
+            circuit: "igs-linear-logistic-cox".into(),
+            params: igs,
+        },
+    ));
+    if p.evaluate {
+        let mut ev = BTreeMap::new();
+        ev.insert("hosmer_lemeshow_groups".into(), uint(p.hl_groups));
+        ev.insert(
+            "calibration_iterations".into(),
+            uint(CALIBRATION_ITERATIONS),
+        );
+        ev.insert("datasets".into(), text("pooled and every site"));
+        out.push((
+            StepKind::Evaluate,
+            audit::plan::Analysis {
+                name: step_name(key, StepKind::Evaluate),
+                circuit: "auc-delong-calibration-hl".into(),
+                params: ev,
+            },
+        ));
+    }
+    out
+}
+
+/// The coordinator's name in the plan (the model owner and the receiver of results.json).
+pub const COORDINATOR: &str = "coordinator";
+
+/// Runs the job over loopback QUIC under a signed plan and writes the results directory:
+/// the coordinator (this process) reads each PGS Catalog file, agrees the variant list with
+/// the sites, deals additive shares of the weights to the sites (it is the model owner; a
+/// site sees only a uniformly random share), builds the plan (every step with its
+/// parameters, every output with its recipients), every site approves it, and one audited
+/// session runs every scoring set; each opening passes the reveal gate and every party's
+/// transcript goes to `OUT/transcripts/`.
 pub fn run(
     job: &PipelineJob,
     data_dir: &Path,
@@ -401,13 +663,12 @@ pub fn run(
     opts: &NetOptions,
     quiet: bool,
 ) -> Result<PipelineRun, String> {
+    use sha2::Digest as _;
     let started = Instant::now();
     let sites = site::discover(data_dir)?;
     let names: Vec<String> = sites.iter().map(|s| s.name.clone()).collect();
     let p = params(job);
-    let mut scores = serde_json::Map::new();
     let mut overlap_json = serde_json::Map::new();
-    let mut timings = serde_json::Map::new();
     let run_scoring = job.step(StepKind::Score).is_some_and(|s| {
         s.sets
             .as_ref()
@@ -418,9 +679,18 @@ pub fn run(
     } else {
         Vec::new()
     };
+    let job_sha256 = crate::config::to_hex(&sha2::Sha256::digest(job.text.as_bytes()));
+    // The coordinator's randomness for the weight shares.
+    let seed = crate::net::os_random_32().map_err(|e| e.to_string())?;
+    let mut rng = mpc_core::prg::Prg::new(mpc_core::prg::Seed::from_bytes(seed));
+    let fx = FixedPoint::default_for::<Z128>();
+    let opts_score = ScoreOptions::default();
+    let mut loaded_sets: Vec<(String, PathBuf, Vec<Site>)> = Vec::new();
+    let mut sets: Vec<ScoringSet> = Vec::new();
+    let mut plan_sets: Vec<(String, String, usize)> = Vec::new();
     for (key, path) in &files {
-        let t0 = Instant::now();
         progress(quiet, &format!("{key}: loading {} sites", sites.len()));
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let scoring = read_scoring_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let sid = SessionId(*b"pipeline-agreed!");
         let (agreed, overlap) = site::agreed_list(&sites, &scoring, sid)?;
@@ -437,43 +707,179 @@ pub fn run(
             .iter()
             .map(|s| site::load_site(s, &scoring, &agreed, job))
             .collect::<Result<_, _>>()?;
-        let n_variants = loaded.first().map_or(0, |s| s.ids.len());
+        let n_variants = agreed.variants.len();
         if loaded.iter().any(|s| s.ids.len() != n_variants) {
             return Err(format!("{key}: the sites' harmonised variant lists differ"));
         }
+        // The coordinator's weights, in agreed order, checked against the public bound.
+        let weights: Vec<f64> = agreed
+            .variants
+            .iter()
+            .map(|v| {
+                scoring
+                    .rows
+                    .get(v.row as usize)
+                    .map(|r| r.weight)
+                    .ok_or_else(|| format!("{}: agreed row {} missing", path.display(), v.row))
+            })
+            .collect::<Result<_, _>>()?;
+        if let Some(j) = weights
+            .iter()
+            .position(|w| !w.is_finite() || w.abs() > opts_score.max_abs_weight)
+        {
+            return Err(format!(
+                "{}: weight of agreed variant {} is beyond the public bound {}",
+                path.display(),
+                j + 1,
+                opts_score.max_abs_weight
+            ));
+        }
+        let enc: Vec<Z128> = fx.encode_slice(&weights).map_err(|e| e.to_string())?;
+        let shares = SharedVec::deal(&enc, sites.len(), &mut rng);
         let plan = ScorePlan {
             n_variants,
             site_sizes: loaded.iter().map(|s| s.iids.len()).collect(),
             weight_owner: PartyId(0),
-            fx: FixedPoint::default_for::<Z128>(),
+            fx,
         };
-        progress(
-            quiet,
-            &format!(
-                "{key}: secure session (score, IGS {:?}, evaluation {}) on {} samples, {} variants",
-                p.models,
-                p.evaluate,
-                plan.n_total(),
-                n_variants
-            ),
-        );
-        let n_cov = job.covariates.columns.len();
-        let results = simulate_named(&names, opts, |ctx| {
-            let site = loaded
-                .get(ctx.me().index())
-                .ok_or(ProtocolError::Unreachable("site index"))?;
-            party(ctx, &plan, site, n_cov, &p, &names)
-        })?;
-        let mut first: Option<Value> = None;
+        plan_sets.push((
+            key.clone(),
+            crate::config::to_hex(&sha2::Sha256::digest(&bytes)),
+            n_variants,
+        ));
+        sets.push(ScoringSet {
+            key: key.clone(),
+            plan,
+            shares,
+        });
+        loaded_sets.push((key.clone(), path.clone(), loaded));
+    }
+    let keys: Vec<String> = sets.iter().map(|s| s.key.clone()).collect();
+    let outputs = planned_outputs(job, &p, &keys, &names);
+    let analyses: Vec<(StepKind, audit::plan::Analysis)> = plan_sets
+        .iter()
+        .flat_map(|set| planned_analyses(job, &p, set, &job_sha256))
+        .collect();
+    let site_sizes: Vec<u64> = loaded_sets
+        .first()
+        .map(|(_, _, l)| l.iter().map(|s| s.iids.len() as u64).collect())
+        .unwrap_or_default();
+    let run_id = crate::audit_io::random_run_id().map_err(|e| e.to_string())?;
+    let coordinator = crate::net::Identity::generate(COORDINATOR).map_err(|e| e.to_string())?;
+    let step_ms = opts.timeout.as_millis() as u64;
+    let plan_for = |parties: &[crate::audit_io::PlanParty]| {
+        let parties = parties.to_vec();
+        let step_index = |key: &str, k: StepKind| {
+            let step = step_name(key, k);
+            analyses
+                .iter()
+                .position(|(_, a)| a.name == step)
+                .map_or(0, |i| i as u32)
+        };
+        crate::audit_io::steps_plan(&crate::audit_io::StepsPlanSpec {
+            run_id,
+            dataset: DATASET.into(),
+            cohort: "every genotyped sample with complete outcomes and covariates".into(),
+            inputs: names
+                .iter()
+                .zip(&site_sizes)
+                .map(|(n, m)| (n.clone(), *m, vec![audit::plan::DuoTerm::Gru]))
+                .collect(),
+            parties,
+            analyses: analyses.iter().map(|(_, a)| a.clone()).collect(),
+            outputs: outputs
+                .iter()
+                .map(
+                    |(name, key, kind, formula, parameters)| crate::audit_io::StepOutput {
+                        name: name.clone(),
+                        step: step_index(key, *kind),
+                        formula: formula.clone(),
+                        recipients: recipient_names(job.step(*kind), &names, COORDINATOR),
+                        parameters: *parameters,
+                    },
+                )
+                .collect(),
+            purpose: "integrative genetic score: secret-weight scoring, IGS models and \
+                      pooled and per-site evaluation (igs-mpc pipeline)"
+                .into(),
+            disease: None,
+            k: K_MIN,
+            not_after: crate::audit_io::now_ms() / 1000 + 24 * 3600,
+            step_ms,
+        })
+    };
+    let reveals: Vec<&str> = outputs.iter().map(|o| o.0.as_str()).collect();
+    let n_cov = job.covariates.columns.len();
+    progress(
+        quiet,
+        &format!(
+            "secure session: {} scoring set(s), IGS {:?}, evaluation {}, {} sites",
+            sets.len(),
+            p.models,
+            p.evaluate,
+            names.len()
+        ),
+    );
+    let t0 = Instant::now();
+    let sim = if sets.is_empty() {
+        None
+    } else {
+        Some(crate::audit_io::simulate_audited_with(
+            &names,
+            opts,
+            SessionRng::Os,
+            Some((COORDINATOR, &coordinator)),
+            plan_for,
+            &reveals,
+            |ctx, gate| {
+                let me = ctx.me().index();
+                let mut outs = Vec::new();
+                for (set, (_, _, loaded)) in sets.iter().zip(&loaded_sets) {
+                    let site = loaded
+                        .get(me)
+                        .ok_or(ProtocolError::Unreachable("site index"))?;
+                    outs.push(party(ctx, gate, set, site, n_cov, &p, &names)?);
+                }
+                Ok(outs)
+            },
+        )?)
+    };
+    drop(sets);
+    let secs = t0.elapsed().as_secs_f64();
+    let mut scores = serde_json::Map::new();
+    let mut timings = serde_json::Map::new();
+    let mut audit_json = Value::Null;
+    let mut plan_hash = Value::Null;
+    if let Some(sim) = sim {
+        let trail = out.join(crate::audit_io::TRANSCRIPTS_DIR);
+        crate::audit_io::write_bundle(&trail, &sim.audit)?;
+        let verdict = crate::audit_io::verify_dir(&trail);
+        plan_hash = json!(crate::config::to_hex(&sim.audit.plan.hash()));
+        audit_json = json!({
+            "transcripts": crate::audit_io::TRANSCRIPTS_DIR,
+            "verify": match &verdict {
+                Ok(s) => s.to_string(),
+                Err(f) => f.to_string(),
+            },
+            "verified": verdict.is_ok(),
+            "approvals": names.iter().map(|n| json!({"site": n, "approval": "AUTO-APPROVED \
+                by the simulation (no operator reviewed this plan)"})).collect::<Vec<_>>(),
+            "outputs": outputs.iter().map(|(name, _, kind, _, _)| json!({"name": name,
+                "recipients": recipient_names(job.step(*kind), &names, COORDINATOR)}))
+                .collect::<Vec<_>>(),
+        });
+        let mut first: Option<Vec<Value>> = None;
         let mut bytes = 0u64;
-        for r in results {
-            match r.map_err(|e| format!("{key}: {e}"))? {
+        let mut rounds = 0u64;
+        for r in sim.results {
+            match r.map_err(|e| e.to_string())? {
                 Outcome::Party { value, stats } => {
                     bytes += stats.total_bytes_sent();
-                    let v = out_json(job, &value);
+                    rounds = rounds.max(stats.rounds);
+                    let v: Vec<Value> = value.iter().map(|o| out_json(job, o)).collect();
                     match &first {
                         Some(f) if *f != v => {
-                            return Err(format!("{key}: the sites disagree on the result"));
+                            return Err("the sites disagree on the result".into());
                         }
                         Some(_) => {}
                         None => first = Some(v),
@@ -482,20 +888,27 @@ pub fn run(
                 Outcome::Dealer { stats, .. } => bytes += stats.total_bytes_sent(),
             }
         }
-        let mut v = first.ok_or("no site result")?;
-        if let Value::Object(m) = &mut v {
-            m.insert("source".into(), json!("pgs_catalog"));
-            m.insert("file".into(), json!(path.display().to_string()));
-            m.insert("n_variants".into(), json!(n_variants));
-            m.insert("weight_owner".into(), json!(names.first()));
+        let first = first.ok_or("no site result")?;
+        for (mut v, (key, path, loaded)) in first.into_iter().zip(&loaded_sets) {
+            if let Value::Object(m) = &mut v {
+                m.insert("source".into(), json!("pgs_catalog"));
+                m.insert("file".into(), json!(path.display().to_string()));
+                m.insert(
+                    "n_variants".into(),
+                    json!(loaded.first().map_or(0, |s| s.ids.len())),
+                );
+                m.insert("weight_owner".into(), json!(COORDINATOR));
+            }
+            scores.insert(key.clone(), v);
         }
-        let secs = t0.elapsed().as_secs_f64();
-        timings.insert(key.clone(), json!({"seconds": secs, "bytes_sent": bytes}));
+        timings.insert(
+            "secure_session".into(),
+            json!({"seconds": secs, "bytes_sent": bytes, "rounds": rounds}),
+        );
         progress(
             quiet,
-            &format!("{key}: done in {secs:.1} s, {bytes} bytes sent"),
+            &format!("secure session done in {secs:.1} s, {bytes} bytes sent"),
         );
-        scores.insert(key.clone(), v);
     }
     let not_yet = |k: StepKind| -> Option<String> {
         match k {
@@ -519,11 +932,9 @@ pub fn run(
             })
         })
         .collect();
-    use sha2::Digest as _;
-    let job_hash = crate::config::to_hex(&sha2::Sha256::digest(job.text.as_bytes()));
     let results = json!({
-        "plan_hash": Value::Null,
-        "job_sha256": job_hash,
+        "plan_hash": plan_hash,
+        "job_sha256": job_sha256,
         "security_model": SECURITY_MODEL,
         "data_dir": data_dir.display().to_string(),
         "sites": names,
@@ -532,6 +943,7 @@ pub fn run(
         "gwas": {},
         "fit": {},
         "scores": scores,
+        "audit": audit_json,
         "timings": timings,
         "seconds": started.elapsed().as_secs_f64(),
     });
@@ -604,57 +1016,6 @@ fn write_outputs(job: &PipelineJob, out: &Path, results: &Value) -> Result<Pipel
         results_path,
         report_path,
     })
-}
-
-/// [`crate::session::simulate`] with the job's site names.
-fn simulate_named<T, F>(
-    names: &[String],
-    opts: &NetOptions,
-    job: F,
-) -> Result<Vec<Result<Outcome<T>, crate::session::SessionError>>, String>
-where
-    T: Send,
-    F: Fn(&mut protocols::Ctx<'_, protocols::prep::Dealer>) -> protocols::Result<T> + Sync,
-{
-    let (consortium, nodes) =
-        crate::session::loopback_named(names, opts).map_err(|e| e.to_string())?;
-    let session = crate::audit_io::random_run_id().map_err(|e| e.to_string())?;
-    let session = SessionId(session);
-    let results = std::thread::scope(|s| {
-        let handles: Vec<_> = nodes
-            .iter()
-            .map(|node| {
-                let (consortium, job) = (&consortium, &job);
-                std::thread::Builder::new()
-                    .name(format!("party-{}", node.me().0))
-                    .stack_size(64 << 20)
-                    .spawn_scoped(s, move || {
-                        crate::session::run(node, consortium, session, SessionRng::Os, job)
-                    })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                let failed = |message: &str| crate::session::SessionError {
-                    phase: crate::session::Phase::Compute,
-                    culprit: None,
-                    culprit_name: None,
-                    message: message.into(),
-                };
-                match h {
-                    Ok(h) => h
-                        .join()
-                        .unwrap_or_else(|_| Err(failed("party thread panicked"))),
-                    Err(_) => Err(failed("cannot start a party thread")),
-                }
-            })
-            .collect()
-    });
-    for node in nodes {
-        node.shutdown();
-    }
-    Ok(results)
 }
 
 /// `igs-mpc pipeline`.

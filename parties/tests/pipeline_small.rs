@@ -70,6 +70,30 @@ fn check_dataset(data: &Path) {
     // The file holds what the run returned (floats may differ in the last printed digit).
     assert_eq!(r["sites"], run.results["sites"]);
     assert_eq!(r["job_sha256"], run.results["job_sha256"]);
+    // The run went through a signed plan: every party's transcript, the approvals and the
+    // co-signed run record are in OUT/transcripts and verify offline under the plan whose
+    // hash results.json names.
+    let summary = parties::audit_io::verify_dir(&out.join("transcripts")).unwrap();
+    assert_eq!(r["plan_hash"].as_str(), Some(summary.plan_hash.as_str()));
+    assert_eq!(r["audit"]["verified"], true);
+    let sites = r["sites"].as_array().unwrap().len();
+    // Sites, the helper and the coordinator each have their transcript or signature.
+    assert_eq!(summary.entries.len(), sites + 1);
+    assert!(summary.refusals.is_empty() && summary.aborted.is_empty());
+    // Every output the plan lists is revealed by every site to each of its recipients.
+    let outputs = r["audit"]["outputs"].as_array().unwrap();
+    let to: usize = outputs
+        .iter()
+        .map(|o| o["recipients"].as_array().unwrap().len())
+        .sum();
+    assert!(outputs.iter().all(|o| {
+        o["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "coordinator")
+    }));
+    assert_eq!(summary.reveals, sites * to, "REVEAL entries");
     let e: Value = serde_json::from_str(
         &std::fs::read_to_string(data.join("expected/expected.json")).unwrap(),
     )
@@ -78,6 +102,8 @@ fn check_dataset(data: &Path) {
     assert!(!scores.is_empty());
     for (key, s) in scores {
         assert_eq!(s["source"], "pgs_catalog");
+        // The coordinator owns the PGS weights and deals them as shares.
+        assert_eq!(s["weight_owner"], "coordinator");
         // Linear IGS.
         let lin = &e["models"]["linear_igs"];
         for (t, c) in lin["coefficients"].as_object().unwrap() {
