@@ -1,18 +1,24 @@
-//! The IGS pipeline job (issue 10): `igs-mpc pipeline [JOB] --out DIR [--data-dir DIR]` runs
-//! a job file like `examples/igs-small.toml` with every party in this process over loopback
-//! QUIC with mutual TLS (the session code of separate processes), and writes `results.json`,
-//! SVG plots and `report.html` into `DIR` atomically.
+//! The IGS pipeline job (issue 10): `igs-mpc demo`, `igs-mpc simulate JOB` and
+//! `igs-mpc pipeline [JOB] --out DIR [--data-dir DIR]` run a job file like
+//! `examples/igs-small.toml` with every party in this process over loopback QUIC with mutual
+//! TLS, and write `results.json`, SVG plots, `report.html` and `transcripts/` into `DIR`.
 //!
-//! What runs today, per PGS Catalog file in `<data_dir>/pgs/`, in one secure session:
-//! secret-weight scoring (the first site holds the weights as the model owner), pooled
-//! standardisation, the linear, logistic and Cox (Breslow) IGS models, and the pooled and
-//! per-site evaluation (DeLong AUC of PRS and IGS, calibration slope/intercept,
-//! Hosmer–Lemeshow by decile). The shared scores and the IGS linear predictor stay secret
-//! between those steps; only the model and evaluation statistics are opened, to every
-//! computing party. Each party thread reads only its own site's loaded data.
+//! The run goes through a signed plan ([`crate::audit_io::steps_plan`]): per PGS Catalog file
+//! in `<data_dir>/pgs/`, its steps (`<set>.score`, `<set>.igs_model`, `<set>.evaluate`) with
+//! every parameter, and every opened output (`<set>.igs-linear`, …, `<set>.evaluation.<ds>`)
+//! with its recipients. Every site approves the plan, every party checks every approval, and
+//! one audited session runs every set: secret-weight scoring, pooled standardisation, the
+//! linear, logistic and Cox (Breslow) IGS models, and the pooled and per-site evaluation
+//! (DeLong AUC of PRS and IGS, calibration slope/intercept, Hosmer–Lemeshow by decile). Each
+//! opening passes the reveal gate; the trail verifies offline (`igs-mpc audit verify`).
+//!
+//! Who learns what (semi-honest, helper non-colluding): the coordinator is the model owner;
+//! it deals additive shares of the PGS weights (uniform masks from the OS CSPRNG) so a site
+//! sees one uniformly random share only. The shared scores and the IGS linear predictor never
+//! leave the shares; the plan's outputs are opened to their recipients.
 //!
 //! Not yet (recorded in `results.json` → `steps` as not run): `qc`, `gwas` and `fit` steps,
-//! the signed plan and site daemons, transcripts, and scoring with fitted weights.
+//! scoring with fitted weights, and running the parties as separate daemons (`igs-mpc run`).
 
 pub mod plots;
 pub mod report;
@@ -1065,4 +1071,180 @@ pub fn main(args: &PipelineArgs, quiet: bool) -> Result<PipelineRun, String> {
         }
     }
     Ok(r)
+}
+
+/// Arguments of `igs-mpc demo`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Output directory: results.json, plots, report.html and transcripts/ (default: a new
+    /// directory under the system temporary directory, named in the summary).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Data directory (default: the bundled data/small).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Progress timeout of every party, in milliseconds.
+    #[arg(long, default_value_t = 60_000)]
+    pub timeout_ms: u64,
+    /// Print results.json on stdout instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `igs-mpc demo`: the bundled `examples/igs-small.toml` on the bundled data (or
+/// `--data-dir`), every party in this process over loopback QUIC under a signed plan; prints
+/// a summary, the check of the main numbers against the data set's `expected/expected.json`
+/// when it has one, and the audit verdict.
+pub fn demo(args: &DemoArgs, quiet: bool) -> Result<String, String> {
+    let (job, dir) = load_job(None, args.data_dir.as_deref())?;
+    let opts = NetOptions {
+        timeout: std::time::Duration::from_millis(args.timeout_ms),
+        ..NetOptions::default()
+    };
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => {
+            let id = crate::audit_io::random_run_id().map_err(|e| e.to_string())?;
+            std::env::temp_dir().join(format!("igs-mpc-demo-{}", crate::config::to_hex(&id)))
+        }
+    };
+    let started = Instant::now();
+    let r = run(&job, &dir, &out, &opts, quiet || args.json)?;
+    if args.json {
+        return serde_json::to_string_pretty(&r.results).map_err(|e| e.to_string());
+    }
+    let mut o = format!(
+        "igs-mpc demo: the IGS pipeline on {} ({} sites: {}), every party in this process \
+         over loopback QUIC with mutual TLS, in {:.1} s\n",
+        dir.display(),
+        r.results
+            .get("sites")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
+        r.results
+            .get("sites")
+            .and_then(Value::as_array)
+            .map(|v| v
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_default(),
+        started.elapsed().as_secs_f64()
+    );
+    o.push_str(&summary(&r.results));
+    let expected = dir.join("expected/expected.json");
+    if let Ok(text) = std::fs::read_to_string(&expected) {
+        let e: Value =
+            serde_json::from_str(&text).map_err(|err| format!("{}: {err}", expected.display()))?;
+        o.push_str(&format!("\nknown answers ({}):\n", expected.display()));
+        o.push_str(&known_answers(&r.results, &e));
+    }
+    o.push_str(&format!(
+        "\nplan {}\naudit trail: {}\n{}\nresults: {}\nreport:  {}\n\
+         check it yourself: igs-mpc audit verify {}\n",
+        r.results
+            .get("plan_hash")
+            .and_then(Value::as_str)
+            .unwrap_or("none"),
+        out.join(crate::audit_io::TRANSCRIPTS_DIR).display(),
+        r.results
+            .pointer("/audit/verify")
+            .and_then(Value::as_str)
+            .unwrap_or("no audit trail"),
+        r.results_path.display(),
+        r.report_path.display(),
+        out.join(crate::audit_io::TRANSCRIPTS_DIR).display(),
+    ));
+    Ok(o)
+}
+
+/// One line per scoring set with the main numbers.
+fn summary(results: &Value) -> String {
+    let mut o = String::new();
+    if let Some(Value::Object(s)) = results.get("scores") {
+        for (k, v) in s {
+            let g = |p: &str| v.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
+            o.push_str(&format!(
+                "{k} ({}): OR/SD {:.4}, HR/SD {:.4}, R² {:.4}, pooled AUC PRS {:.4} / IGS \
+                 {:.4}\n",
+                v.get("source").and_then(Value::as_str).unwrap_or("?"),
+                g("/igs_logistic/or_per_sd"),
+                g("/igs_cox/hr_per_sd"),
+                g("/igs_linear/r2"),
+                g("/evaluation/pooled/auc_prs"),
+                g("/evaluation/pooled/auc_igs"),
+            ));
+        }
+    }
+    o
+}
+
+/// The main numbers of every PGS Catalog set against the plaintext reference
+/// (`expected.json`, data/small/README.md §4): models ≤ 1e-4 relative, AUCs ≤ 1e-6.
+fn known_answers(results: &Value, e: &Value) -> String {
+    let mut o = String::new();
+    let Some(Value::Object(s)) = results.get("scores") else {
+        return o;
+    };
+    for (k, v) in s
+        .iter()
+        .filter(|(_, v)| v.get("source").and_then(Value::as_str) == Some("pgs_catalog"))
+    {
+        for (what, got, want, tol, relative) in [
+            (
+                "OR per SD",
+                "/igs_logistic/or_per_sd",
+                "/models/logistic_igs/or_per_sd",
+                1e-4,
+                true,
+            ),
+            (
+                "HR per SD",
+                "/igs_cox/hr_per_sd",
+                "/models/cox_breslow/hr_per_sd",
+                1e-4,
+                true,
+            ),
+            (
+                "R² (linear IGS)",
+                "/igs_linear/r2",
+                "/models/linear_igs/r2",
+                1e-4,
+                true,
+            ),
+            (
+                "pooled AUC of the PRS",
+                "/evaluation/pooled/auc_prs",
+                "/evaluation/per_dataset/pooled/auc_prs/auc",
+                1e-6,
+                false,
+            ),
+            (
+                "pooled AUC of the IGS",
+                "/evaluation/pooled/auc_igs",
+                "/evaluation/per_dataset/pooled/auc_igs/auc",
+                1e-6,
+                false,
+            ),
+        ] {
+            let (Some(g), Some(w)) = (
+                v.pointer(got).and_then(Value::as_f64),
+                e.pointer(want).and_then(Value::as_f64),
+            ) else {
+                continue;
+            };
+            let d = if relative {
+                (g / w - 1.0).abs()
+            } else {
+                (g - w).abs()
+            };
+            o.push_str(&format!(
+                "  {k} {what}: {g:.6} vs {w:.6} ({} {d:.1e} ≤ {tol:.0e}) {}\n",
+                if relative { "rel" } else { "abs" },
+                if d <= tol { "ok" } else { "MISMATCH" }
+            ));
+        }
+    }
+    o
 }

@@ -25,9 +25,13 @@ struct Cli {
 
 #[derive(clap::Subcommand)]
 enum Cmd {
-    /// The demo: pooled statistics of the bundled 3-site data on secret shares, every party in
-    /// this process over loopback QUIC with mutual TLS.
-    Demo(parties::cli::demo::DemoArgs),
+    /// The demo: the IGS pipeline (examples/igs-small.toml) on the bundled 3-site data under
+    /// a signed plan, every party in this process over loopback QUIC with mutual TLS; writes
+    /// results.json, plots, report.html and every party's transcript.
+    Demo(parties::pipeline::DemoArgs),
+    /// The first demo: pooled mean and covariance of phenotype columns of the bundled data on
+    /// secret shares, with its audit trail.
+    PooledDemo(parties::cli::demo::DemoArgs),
     /// Score a PLINK 1 fileset locally, exactly like `plink2 --score`.
     Score(parties::cli::score::ScoreArgs),
     /// Generate an identity (Ed25519 key, mode 0600, and self-signed certificate; NAME.ed25519
@@ -187,7 +191,10 @@ fn main() -> ExitCode {
         eprintln!("igs-mpc: {e}");
     }
     let r = match cli.cmd {
-        Cmd::Demo(args) => parties::cli::demo::run(&args).map(|report| println!("{report}")),
+        Cmd::Demo(args) => {
+            parties::pipeline::demo(&args, cli.quiet).map(|report| println!("{report}"))
+        }
+        Cmd::PooledDemo(args) => parties::cli::demo::run(&args).map(|report| println!("{report}")),
         Cmd::Score(args) => parties::cli::score::run(&args)
             .map(|s| eprintln!("{s}"))
             .map_err(|e| e.to_string()),
@@ -201,7 +208,7 @@ fn main() -> ExitCode {
                 println!("{fp}");
             })
             .map_err(|e| e.to_string()),
-        Cmd::Simulate(args) => parties::job::simulate::run(&args).map(|r| println!("{r}")),
+        Cmd::Simulate(args) => simulate(&args, cli.quiet),
         Cmd::Pipeline(args) => parties::pipeline::main(&args, cli.quiet).map(|_| ()),
         Cmd::Party { config } => parties::config::site::SiteConfig::load(&config)
             .map_err(|e| e.to_string())
@@ -273,4 +280,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `igs-mpc simulate JOB`: an IGS pipeline job (one with `[outcomes]`) runs through the
+/// pipeline under a signed plan; a pooled-statistics job through the daemons.
+fn simulate(args: &parties::job::simulate::SimulateArgs, quiet: bool) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(&args.job).map_err(|e| format!("{}: {e}", args.job.display()))?;
+    if !parties::pipeline::spec::PipelineJob::is_pipeline(&text) {
+        return parties::job::simulate::run(args).map(|r| println!("{r}"));
+    }
+    let p = parties::pipeline::PipelineArgs {
+        job: Some(args.job.clone()),
+        out: Some(args.out.clone()),
+        data_dir: args.data_dir.clone(),
+        timeout_ms: args.timeout_ms.max(60_000),
+        json: false,
+        validate: false,
+    };
+    parties::pipeline::main(&p, quiet).map(|_| ())
 }

@@ -45,16 +45,57 @@ pub fn html(job: &PipelineJob, results: &Value, plots: &[(String, String)]) -> S
     let g = |k: &str| results.get(k).map(|v| v.to_string()).unwrap_or_default();
     let _ = write!(
         s,
-        "<p><b>Sites:</b> {}<br><b>Data directory:</b> {}<br><b>Job SHA-256:</b> {}<br><b>Signed plan:</b> none (this build runs the pipeline without a signed plan)<br><b>Security model:</b> {}<br><b>Wall time:</b> {} s</p>",
+        "<p><b>Sites:</b> {}<br><b>Data directory:</b> {}<br><b>Job SHA-256:</b> {}<br><b>Signed plan (SHA-256):</b> {}<br><b>Audit trail:</b> {} ({})<br><b>Security model:</b> {}<br><b>Wall time:</b> {} s</p>",
         esc(&g("sites")),
         esc(&g("data_dir")),
         esc(&g("job_sha256")),
+        esc(results
+            .get("plan_hash")
+            .and_then(Value::as_str)
+            .unwrap_or("none")),
+        esc(results
+            .pointer("/audit/transcripts")
+            .and_then(Value::as_str)
+            .unwrap_or("none")),
+        esc(results
+            .pointer("/audit/verify")
+            .and_then(Value::as_str)
+            .and_then(|v| v.lines().next())
+            .unwrap_or("not verified")),
         esc(results
             .get("security_model")
             .and_then(Value::as_str)
             .unwrap_or("")),
         num(results.get("seconds"))
     );
+    if let Some(Value::Array(outs)) = results.pointer("/audit/outputs") {
+        s.push_str(
+            "<h2>What was revealed to whom (the signed plan's outputs)</h2><table>\
+             <tr><th>output</th><th>recipients</th></tr>",
+        );
+        for o in outs {
+            let _ = write!(
+                s,
+                "<tr><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td></tr>",
+                esc(o.get("name").and_then(Value::as_str).unwrap_or("")),
+                esc(&o
+                    .get("recipients")
+                    .and_then(Value::as_array)
+                    .map(|v| v
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default())
+            );
+        }
+        s.push_str(
+            "</table><p>Everything else (genotypes, phenotypes, the PGS weights, every \
+             individual's score and linear predictor) stayed secret-shared or at its site. \
+             Each reveal is logged, with its recipient, in every site's hash-chained \
+             transcript; <code>igs-mpc audit verify transcripts/</code> checks them offline.</p>",
+        );
+    }
     s.push_str("<h2>Steps and who received their outputs</h2><table><tr><th>step</th><th>recipients</th><th>status</th></tr>");
     if let Some(Value::Array(st)) = results.get("steps") {
         for x in st {
