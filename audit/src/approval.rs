@@ -59,6 +59,11 @@ pub const LEDGER_LIMIT: usize = 64 << 20;
 /// Analysis parameter: the step's in-MPC dominance bound in per mille (`Value::Uint`); a
 /// site refuses a plan whose bound exceeds its own `dominance_permille`.
 pub const PARAM_DOMINANCE: &str = "dominance_permille";
+/// Step parameter (`Uint`) of a step that fits many separate models, such as a GWAS (one
+/// regression per variant): the parameter count of each model. The `param_percent` rule
+/// (DataSHIELD's nfilter.glm, which applies per model) is then checked against it instead
+/// of the output's total count of revealed numbers, which the plan still states.
+pub const PARAM_MODEL_PARAMETERS: &str = "model_parameters";
 /// No site may set its per-site minimum below this.
 pub const K_FLOOR: u32 = 3;
 
@@ -535,6 +540,15 @@ pub fn check_plan(
                 }
             }
             OutputKind::Aggregate { parameters } => {
+                let per_model = p
+                    .analyses
+                    .get(o.step as usize)
+                    .and_then(|a| a.params.get(PARAM_MODEL_PARAMETERS))
+                    .and_then(|v| match v {
+                        crate::plan::Value::Uint(m) => Some(*m),
+                        _ => None,
+                    });
+                let parameters = per_model.map_or(*parameters, |m| m.min(*parameters));
                 for input in &mine {
                     if parameters.saturating_mul(100) > d.param_percent.saturating_mul(input.n) {
                         return refuse(

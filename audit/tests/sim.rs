@@ -623,6 +623,24 @@ fn disclosure_and_budget_refusals() {
         Some(RefusalRule::DisclosureParameters)
     );
     assert_eq!(refusal(p, 0, l, NOW), None);
+    // A step of many separate models (a GWAS) states each model's parameter count: the
+    // rule applies per model. 6 ≤ 0.33 × 60 passes; a declared 25 is still refused.
+    let mut p = plan0();
+    p.outputs[1].kind = OutputKind::Aggregate { parameters: 25 };
+    let step = p.outputs[1].step as usize;
+    p.analyses[step].params.insert(
+        audit::approval::PARAM_MODEL_PARAMETERS.into(),
+        audit::plan::Value::Uint(6),
+    );
+    assert_eq!(refusal(p.clone(), 2, l, NOW), None);
+    p.analyses[step].params.insert(
+        audit::approval::PARAM_MODEL_PARAMETERS.into(),
+        audit::plan::Value::Uint(25),
+    );
+    assert_eq!(
+        refusal(p, 2, l, NOW),
+        Some(RefusalRule::DisclosureParameters)
+    );
     let mut p = plan0();
     p.inputs[0].n = 9;
     assert_eq!(refusal(p, 0, l, NOW), Some(RefusalRule::DisclosureSiteSize));

@@ -17,9 +17,13 @@
 //! sees one uniformly random share only. The shared scores and the IGS linear predictor never
 //! leave the shares; the plan's outputs are opened to their recipients.
 //!
-//! Not yet (recorded in `results.json` → `steps` as not run): `qc`, `gwas` and `fit` steps,
+//! The `gwas` step runs the linear GWAS of the quantitative outcome ([`gwas`]) first, as its
+//! own plan step `gwas` with output `gwas.linear.<outcome>`.
+//!
+//! Not yet (recorded in `results.json` → `steps` as not run): `qc`, `fit` and the logistic GWAS,
 //! scoring with fitted weights, and running the parties as separate daemons (`igs-mpc run`).
 
+pub mod gwas;
 pub mod plots;
 pub mod report;
 pub mod site;
@@ -575,7 +579,11 @@ fn texts(v: &[String]) -> audit::plan::Value {
 
 /// The plan's name of a step of one scoring set.
 fn step_name(key: &str, kind: StepKind) -> String {
-    format!("{key}.{}", kind.name())
+    if key.is_empty() {
+        kind.name().to_owned()
+    } else {
+        format!("{key}.{}", kind.name())
+    }
 }
 
 /// The analyses of the plan for one scoring set (key, scoring file SHA-256, variants): one
@@ -760,16 +768,82 @@ pub fn run(
         });
         loaded_sets.push((key.clone(), path.clone(), loaded));
     }
+    // The linear GWAS of the quantitative outcome, if the job's gwas step names it: the
+    // variant list from the sites' .bim files (public metadata), each site's sufficient
+    // statistics computed locally.
+    let linear_gwas = job.step(StepKind::Gwas).is_some_and(|s| {
+        s.outcomes
+            .as_ref()
+            .is_none_or(|o| o.contains(&job.outcomes.quantitative))
+    });
+    let (gwas_variants, gwas_stats) = if linear_gwas {
+        progress(quiet, "gwas: loading every site's genotypes");
+        let v = gwas::variants(&sites)?;
+        let stats: Vec<(circuits::plain::linear::SufficientStats, usize)> = sites
+            .iter()
+            .map(|s| gwas::site_stats(s, &v, job))
+            .collect::<Result<_, _>>()?;
+        (v, stats)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let gwas_plan = circuits::gwas::LinearPlan {
+        n_variants: gwas_variants.len(),
+        n_cov: job.covariates.columns.len(),
+        n_total: gwas_stats.iter().map(|(_, n)| *n as u64).sum(),
+        fx,
+    };
+    let gwas_output = format!("gwas.linear.{}", job.outcomes.quantitative);
     let keys: Vec<String> = sets.iter().map(|s| s.key.clone()).collect();
-    let outputs = planned_outputs(job, &p, &keys, &names);
-    let analyses: Vec<(StepKind, audit::plan::Analysis)> = plan_sets
-        .iter()
-        .flat_map(|set| planned_analyses(job, &p, set, &job_sha256))
-        .collect();
-    let site_sizes: Vec<u64> = loaded_sets
-        .first()
-        .map(|(_, _, l)| l.iter().map(|s| s.iids.len() as u64).collect())
-        .unwrap_or_default();
+    let mut outputs = Vec::new();
+    let mut analyses: Vec<(StepKind, audit::plan::Analysis)> = Vec::new();
+    if linear_gwas {
+        outputs.push((
+            gwas_output.clone(),
+            String::new(),
+            StepKind::Gwas,
+            format!(
+                "per variant: OLS of {} on the ALT dosage, const, {} (pooled, complete calls): \
+                 OBS_CT, BETA, SE, P (plink2 --glm columns)",
+                job.outcomes.quantitative,
+                job.covariates.columns.join(", ")
+            ),
+            4 * gwas_variants.len() as u64,
+        ));
+        let mut params = std::collections::BTreeMap::new();
+        params.insert("job_sha256".into(), text(&job_sha256));
+        params.insert("outcome".into(), text(&job.outcomes.quantitative));
+        params.insert("covariates".into(), texts(&job.covariates.columns));
+        params.insert("n_variants".into(), uint(gwas_variants.len()));
+        // One regression per variant: the parameter rule applies per model (const, the
+        // dosage and the covariates).
+        params.insert(
+            audit::approval::PARAM_MODEL_PARAMETERS.into(),
+            uint(job.covariates.columns.len() + 2),
+        );
+        params.insert(
+            "variants".into(),
+            text("every variant in every site's .bim (same chromosome, position and alleles)"),
+        );
+        analyses.push((
+            StepKind::Gwas,
+            audit::plan::Analysis {
+                name: step_name("", StepKind::Gwas),
+                circuit: "gwas-linear-frisch-waugh".into(),
+                params,
+            },
+        ));
+    }
+    outputs.extend(planned_outputs(job, &p, &keys, &names));
+    analyses.extend(
+        plan_sets
+            .iter()
+            .flat_map(|set| planned_analyses(job, &p, set, &job_sha256)),
+    );
+    let site_sizes: Vec<u64> = loaded_sets.first().map_or_else(
+        || gwas_stats.iter().map(|(_, n)| *n as u64).collect(),
+        |(_, _, l)| l.iter().map(|s| s.iids.len() as u64).collect(),
+    );
     let run_id = crate::audit_io::random_run_id().map_err(|e| e.to_string())?;
     let coordinator = crate::net::Identity::generate(COORDINATOR).map_err(|e| e.to_string())?;
     let step_ms = opts.timeout.as_millis() as u64;
@@ -827,7 +901,7 @@ pub fn run(
         ),
     );
     let t0 = Instant::now();
-    let sim = if sets.is_empty() {
+    let sim = if sets.is_empty() && !linear_gwas {
         None
     } else {
         Some(crate::audit_io::simulate_audited_with(
@@ -839,6 +913,24 @@ pub fn run(
             &reveals,
             |ctx, gate| {
                 let me = ctx.me().index();
+                let rows = if linear_gwas {
+                    let (mine, _) = gwas_stats
+                        .get(me)
+                        .ok_or(ProtocolError::Unreachable("site index"))?;
+                    gate.enter_step(&step_name("", StepKind::Gwas))?;
+                    gate.before_open(&gwas_output)?;
+                    let rows =
+                        circuits::gwas::linear::<Z128, _>(ctx, &gwas_plan, mine).map_err(err)?;
+                    // The transcript commits to a digest of the table (a biobank-scale table
+                    // is far above a transcript entry's size limit).
+                    let digest = crate::config::to_hex(&sha2::Sha256::digest(
+                        format!("{rows:?}").as_bytes(),
+                    ));
+                    gate.after_open(&gwas_output, format!("sha256:{digest}").as_bytes())?;
+                    Some(rows)
+                } else {
+                    None
+                };
                 let mut outs = Vec::new();
                 for (set, (_, _, loaded)) in sets.iter().zip(&loaded_sets) {
                     let site = loaded
@@ -846,7 +938,7 @@ pub fn run(
                         .ok_or(ProtocolError::Unreachable("site index"))?;
                     outs.push(party(ctx, gate, set, site, n_cov, &p, &names)?);
                 }
-                Ok(outs)
+                Ok((rows, outs))
             },
         )?)
     };
@@ -855,6 +947,7 @@ pub fn run(
     let mut scores = serde_json::Map::new();
     let mut timings = serde_json::Map::new();
     let mut audit_json = Value::Null;
+    let mut gwas_json = json!({});
     let mut plan_hash = Value::Null;
     if let Some(sim) = sim {
         let trail = out.join(crate::audit_io::TRANSCRIPTS_DIR);
@@ -875,6 +968,7 @@ pub fn run(
                 .collect::<Vec<_>>(),
         });
         let mut first: Option<Vec<Value>> = None;
+        let mut gwas_rows: Option<Vec<circuits::plain::linear::LinearRow>> = None;
         let mut bytes = 0u64;
         let mut rounds = 0u64;
         for r in sim.results {
@@ -882,6 +976,10 @@ pub fn run(
                 Outcome::Party { value, stats } => {
                     bytes += stats.total_bytes_sent();
                     rounds = rounds.max(stats.rounds);
+                    let (rows, value) = value;
+                    if gwas_rows.is_none() {
+                        gwas_rows = rows;
+                    }
                     let v: Vec<Value> = value.iter().map(|o| out_json(job, o)).collect();
                     match &first {
                         Some(f) if *f != v => {
@@ -895,6 +993,41 @@ pub fn run(
             }
         }
         let first = first.ok_or("no site result")?;
+        if let Some(rows) = &gwas_rows {
+            let dir = out.join("gwas");
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let plots_dir = out.join("plots");
+            std::fs::create_dir_all(&plots_dir)
+                .map_err(|e| format!("{}: {e}", plots_dir.display()))?;
+            let qt = &job.outcomes.quantitative;
+            let table = format!("gwas/{qt}.glm.linear");
+            gwas::write_table(&out.join(&table), &gwas_variants, rows)?;
+            let title = format!("linear GWAS of {qt} (pooled, secure)");
+            let manhattan = format!("plots/gwas.{qt}.manhattan.svg");
+            let qq = format!("plots/gwas.{qt}.qq.svg");
+            for (rel, svg) in [
+                (
+                    &manhattan,
+                    gwas::manhattan_svg(&title, &gwas_variants, rows),
+                ),
+                (&qq, gwas::qq_svg(&title, rows)),
+            ] {
+                let path = out.join(rel);
+                crate::fsio::write_atomic(&path, svg.as_bytes())
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            gwas_json = json!({
+                "linear": table,
+                "logistic": Value::Null,
+                "not_run": {"logistic": "the secure binary-trait GWAS is not wired into the \
+                    pipeline yet"},
+                "outcome": qt,
+                "n_variants": gwas_variants.len(),
+                "lambda_gc": gwas::lambda_gc(rows),
+                "genome_wide_hits": rows.iter().filter(|r| r.p < 5e-8).count(),
+                "plots": {"manhattan": manhattan, "qq": qq},
+            });
+        }
         for (mut v, (key, path, loaded)) in first.into_iter().zip(&loaded_sets) {
             if let Value::Object(m) = &mut v {
                 m.insert("source".into(), json!("pgs_catalog"));
@@ -918,6 +1051,10 @@ pub fn run(
     }
     let not_yet = |k: StepKind| -> Option<String> {
         match k {
+            StepKind::Gwas if linear_gwas => Some(format!(
+                "done: linear GWAS of {}; the logistic GWAS is not wired yet",
+                job.outcomes.quantitative
+            )),
             StepKind::Qc | StepKind::Gwas | StepKind::Fit => Some(
                 "not run: this build's pipeline does not wire this step yet (the circuits \
                  exist; see README)"
@@ -946,7 +1083,7 @@ pub fn run(
         "sites": names,
         "variant_overlap": overlap_json,
         "steps": steps,
-        "gwas": {},
+        "gwas": gwas_json,
         "fit": {},
         "scores": scores,
         "audit": audit_json,
@@ -1009,6 +1146,13 @@ fn write_outputs(job: &PipelineJob, out: &Path, results: &Value) -> Result<Pipel
                     plot_files.push((format!("plots/{name}"), svg));
                 }
             }
+        }
+    }
+    if let Some(Value::Object(g)) = results.pointer("/gwas/plots") {
+        for rel in g.values().filter_map(Value::as_str) {
+            let p = out.join(rel);
+            let svg = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+            plot_files.push((rel.to_owned(), svg));
         }
     }
     let results_path = out.join("results.json");

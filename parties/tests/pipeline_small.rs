@@ -236,6 +236,46 @@ fn check_dataset(data: &Path) {
         }
         assert!(out.join(format!("plots/{key}.forest.svg")).is_file());
     }
+    // The linear GWAS table: plink2 --glm's columns; where the data set has plink2's own
+    // table, every row to plink2's print precision (6 significant digits: ≤ 1e-5 relative).
+    let table = out.join(r["gwas"]["linear"].as_str().unwrap());
+    let ours = std::fs::read_to_string(&table).unwrap();
+    assert!(ours.starts_with("#ID\tA1\tOBS_CT\tBETA\tSE\tP\n"));
+    assert_eq!(
+        ours.lines().count() - 1,
+        r["gwas"]["n_variants"].as_u64().unwrap() as usize
+    );
+    for plot in ["manhattan", "qq"] {
+        assert!(
+            out.join(r["gwas"]["plots"][plot].as_str().unwrap())
+                .is_file()
+        );
+    }
+    let plink = data.join("expected/plink2_glm_pooled.qt.glm.linear");
+    if plink.is_file() {
+        let plink = std::fs::read_to_string(plink).unwrap();
+        let theirs: std::collections::HashMap<&str, Vec<&str>> = plink
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[0], f)
+            })
+            .collect();
+        let mut compared = 0;
+        for l in ours.lines().skip(1) {
+            let a: Vec<&str> = l.split('\t').collect();
+            let b = &theirs[a[0]];
+            assert_eq!(a[1], b[1], "A1 of {}", a[0]);
+            assert_eq!(a[2], b[2], "OBS_CT of {}", a[0]);
+            for (x, y) in a[3..].iter().zip(&b[3..]) {
+                let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+                assert!((x - y).abs() <= 1e-5 * y.abs(), "{l} vs {b:?}");
+            }
+            compared += 1;
+        }
+        assert_eq!(compared, theirs.len());
+    }
     let html = std::fs::read_to_string(&run.report_path).unwrap();
     assert!(html.contains("<svg") && html.contains("Cox IGS"));
     std::fs::remove_dir_all(&out).unwrap();

@@ -132,7 +132,7 @@ pub fn agreed_list(
 }
 
 /// A numeric column, aligned to the fileset's samples; every sample must have a value.
-fn column(
+pub(crate) fn column(
     table: &crate::data::pheno::PhenoTable,
     m: &crate::data::pheno::SampleMatch,
     job: &PipelineJob,
