@@ -158,7 +158,8 @@ impl PrepRequest {
         match *self {
             Self::Beaver { n, .. } | Self::Square { n, .. } | Self::DaBits { n, .. } => Some(n),
             Self::Trunc { n, .. } => Some(n),
-            Self::Dot { n, len, .. } => n.checked_mul(len),
+            // Inputs and the n outputs: with len = 0 the request still makes n outputs.
+            Self::Dot { n, len, .. } => n.checked_mul(len)?.checked_add(n),
             Self::Matrix { m, k, n, .. } => m
                 .checked_mul(k)?
                 .checked_add(k.checked_mul(n)?)?
@@ -166,7 +167,7 @@ impl PrepRequest {
             Self::Cmp { n, bits, .. } => n.checked_mul(u64::from(bits) + 2),
             Self::BinTriples { nbits } | Self::BinTriplesShared { nbits } => Some(nbits / 64 + 1),
             Self::End => Some(0),
-            Self::Shuffle { n, width, .. } => n.checked_mul(width)?.checked_mul(2),
+            Self::Shuffle { n, width, .. } => n.checked_mul(width)?.checked_mul(2)?.checked_add(n),
             Self::MatrixTwoSided { m, k, n, l, .. } => m
                 .checked_mul(k)?
                 .checked_add(k.checked_add(m)?.checked_mul(n.checked_add(l)?)?),
